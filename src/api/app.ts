@@ -1,0 +1,93 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from '../config';
+import type { Db } from '../db/connect';
+import { type Actor, authenticate } from './auth';
+import { Problem } from './problem';
+import { registerRoutes } from './routes';
+
+export interface ApiDeps {
+  db: Db;
+  config: Config;
+  temporal: Client;
+  /** Answers whether Temporal is reachable, for /readyz. */
+  temporalReady: () => Promise<boolean>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  import('fastify').FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+// Large enough for 100,000 customer IDs in one reassign request; larger bodies get 413.
+const BODY_LIMIT = 16 * 1024 * 1024;
+
+export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('actor', { getter: () => ({ kind: 'org-admin' }) as Actor });
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/')) {
+      request.actor = await authenticate(deps.db, deps.config.adminToken, request.headers.authorization);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | Problem, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error(error);
+    reply.status(problem.status).type('application/problem+json').send(problem.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const problem = new Problem(404, 'Not Found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    reply.status(404).type('application/problem+json').send(problem.toJSON());
+  });
+
+  await registerRoutes(app, deps);
+  return app;
+}
+
+function toProblem(error: FastifyError | Problem): Problem {
+  if (error instanceof Problem) return error;
+  if (error.validation) {
+    const errors = error.validation.map((v) => ({
+      path: `${error.validationContext ?? 'body'}${v.instancePath || ''}${
+        v.params && 'missingProperty' in v.params ? `/${String(v.params.missingProperty)}` : ''
+      }${v.params && 'additionalProperty' in v.params ? `/${String(v.params.additionalProperty)}` : ''}`,
+      message: v.message ?? 'invalid',
+    }));
+    return new Problem(
+      400,
+      'Bad Request',
+      `invalid ${error.validationContext ?? 'request'}: ${errors[0]?.path} ${errors[0]?.message}`,
+      errors,
+    );
+  }
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new Problem(413, 'Content Too Large', error.message);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new Problem(
+      error.statusCode,
+      error.statusCode === 415 ? 'Unsupported Media Type' : 'Bad Request',
+      error.message,
+    );
+  }
+  const pgCode = (error as { code?: string }).code;
+  if (pgCode === '23505') return new Problem(409, 'Conflict', 'a resource with the same unique value already exists');
+  if (pgCode === '22P02' || pgCode === '22007' || pgCode === '22008') {
+    return new Problem(400, 'Bad Request', 'a value has the wrong format');
+  }
+  return new Problem(500, 'Internal Server Error', 'unexpected error; it has been logged');
+}

@@ -1,0 +1,38 @@
+/** Configuration from the environment, with the defaults API.md names. */
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  /** Unset: `npm start` runs an embedded Temporal dev server. */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  taskQueue: string;
+  adminToken: string | undefined;
+  scimToken: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  mailOutboxDir: string;
+  hrWebhookSecret: string | undefined;
+  trashRetentionDays: number;
+  publicUrl: string;
+  temporalUiUrl: string | undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = Number(env.PORT ?? 3000);
+  return {
+    port,
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/handover',
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'handover',
+    adminToken: env.ADMIN_TOKEN || undefined,
+    scimToken: env.SCIM_TOKEN || undefined,
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM ?? 'Handover <handover@localhost>',
+    mailOutboxDir: env.MAIL_OUTBOX_DIR ?? 'data/outbox',
+    hrWebhookSecret: env.HR_WEBHOOK_SECRET || undefined,
+    trashRetentionDays: Number(env.TRASH_RETENTION_DAYS ?? 14),
+    publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
+    temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
+  };
+}

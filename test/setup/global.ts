@@ -1,0 +1,40 @@
+/**
+ * One Temporal dev server (with our search attributes) and one workflow bundle for the whole run;
+ * each test file attaches to them and brings its own PostgreSQL database.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startDevServer } from '../../src/temporal/dev-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalUiUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dir = await mkdtemp(join(tmpdir(), 'handover-test-'));
+  const [server, bundle] = await Promise.all([
+    startDevServer({ ui: true, log: (line) => console.log(line) }),
+    bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+      logger: { error: console.error, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
+    }),
+  ]);
+  const workflowBundlePath = join(dir, 'workflows.js');
+  await writeFile(workflowBundlePath, bundle.code);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalUiUrl', server.uiUrl ?? '');
+  project.provide('workflowBundlePath', workflowBundlePath);
+  return async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
