@@ -6,6 +6,9 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A column with a database default: optional on insert. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export type AgentRole = 'admin' | 'agent';
@@ -49,11 +52,11 @@ export interface AgentTable {
   name: string;
   email: string;
   role: AgentRole;
-  locale: Locale;
-  status: AgentStatus;
+  locale: Defaulted<Locale>;
+  status: Defaulted<AgentStatus>;
   external_id: string | null;
   created_at: CreatedAt;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
 }
 
 export interface ApiTokenTable {
@@ -69,7 +72,7 @@ export interface LeadSourceTable {
   name: string;
   office_id: string;
   default_assignee_id: string | null;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
 }
 
 export interface CustomerTable {
@@ -80,12 +83,12 @@ export interface CustomerTable {
   email: string | null;
   phone: string | null;
   kind: CustomerKind;
-  subscribed: boolean;
+  subscribed: Defaulted<boolean>;
   external_id: string | null;
   trashed_at: NullableTimestamp;
   purge_after: NullableTimestamp;
   created_at: CreatedAt;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
 }
 
 export interface CustomerRecordTable {
@@ -95,9 +98,9 @@ export interface CustomerRecordTable {
   title: string;
   due_at: NullableTimestamp;
   assignee_id: string | null;
-  status: RecordStatus;
+  status: Defaulted<RecordStatus>;
   created_at: CreatedAt;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
 }
 
 export interface CallbackTable {
@@ -111,7 +114,7 @@ export interface CallbackTable {
   campaign: string | null;
   note: string | null;
   created_at: CreatedAt;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
   updated_by: string | null;
 }
 
@@ -133,7 +136,7 @@ export interface HandoverTable {
   summary: ColumnType<HandoverSummaryJson | null, string | null, string | null>;
   error: string | null;
   created_at: CreatedAt;
-  updated_at: Timestamp;
+  updated_at: UpdatedAt;
   finished_at: NullableTimestamp;
 }
 
@@ -186,8 +189,8 @@ export interface NotificationOutboxTable {
   kind: NotificationKind;
   subject: string;
   body: string;
-  status: OutboxStatus;
-  attempts: number;
+  status: Defaulted<OutboxStatus>;
+  attempts: Defaulted<number>;
   last_error: string | null;
   created_at: CreatedAt;
   sent_at: NullableTimestamp;

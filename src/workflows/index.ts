@@ -1,1 +1,1 @@
-export {}
+export { handoverWorkflow } from './handover';

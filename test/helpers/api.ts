@@ -9,7 +9,13 @@ export const ADMIN_TOKEN = 'test-admin-token';
 export interface TestApi {
   app: App;
   /** Calls the API in-process (fastify.inject) as `token` (default: the org admin). */
-  call(method: string, url: string, body?: unknown, token?: string | null, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string | null,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
 }
 
 export async function buildTestApi(db: Db, temporal: Client, env: Record<string, string> = {}): Promise<TestApi> {

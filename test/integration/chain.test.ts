@@ -29,7 +29,12 @@ test('a workflow on the dev server runs an activity that writes to PostgreSQL an
         .values({ name: officeName })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await mailer.send({ to, subject: `office ${officeName} created`, text: office.id, messageId: `<${office.id}@test>` });
+      await mailer.send({
+        to,
+        subject: `office ${officeName} created`,
+        text: office.id,
+        messageId: `<${office.id}@test>`,
+      });
       return office.id;
     },
   };

@@ -1,0 +1,214 @@
+/**
+ * The saga's steps as activities. Each is one idempotent unit of I/O, safe to run twice;
+ * kind-specific work is delegated to src/kinds. Heavy loops heartbeat a resume cursor.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import type { Db } from '../db/connect';
+import type { Handover, HandoverPhase, HandoverStatus, HandoverSummaryJson } from '../db/schema';
+import type { BlockingLeadSource, HandoverRequest } from '../domain/handover';
+import { KIND_TRAITS } from '../domain/handover';
+import { Refusal } from '../domain/refusal';
+import { kindOf } from '../kinds';
+import { CONFLICT_AFTER_MOVE, type Direction, nextBatch, runBatch } from './ledger';
+
+/** Entities per move transaction: see the README's performance section for how it was chosen. */
+export const MOVE_BATCH_SIZE = 5000;
+
+export interface Outcome {
+  status: Extract<HandoverStatus, 'completed' | 'cancelled' | 'compensated' | 'failed'>;
+  error?: string;
+}
+
+export function handoverStepActivities(db: Db) {
+  async function load(handoverId: string, phase?: HandoverPhase): Promise<Handover & { request: HandoverRequest }> {
+    if (phase) {
+      await db.updateTable('handovers').set({ phase, updated_at: new Date() }).where('id', '=', handoverId).execute();
+    }
+    const handover = await db.selectFrom('handovers').selectAll().where('id', '=', handoverId).executeTakeFirst();
+    if (!handover)
+      throw ApplicationFailure.nonRetryable(`handover ${handoverId} has no row in the database`, 'MissingHandover');
+    return handover as Handover & { request: HandoverRequest };
+  }
+
+  /** Runs the ledger in one direction in batches; resumes from the heartbeat cursor after a crash. */
+  async function runLedger(handoverId: string, direction: Direction): Promise<number> {
+    const ctx = Context.current();
+    const handover = await load(handoverId);
+    const actor = handover.started_by;
+    let cursor = (ctx.info.heartbeatDetails as { cursor?: number } | undefined)?.cursor;
+    let changed = 0;
+    for (;;) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
+      const done = await db.transaction().execute(async (trx) => {
+        const rows = await nextBatch(trx, handoverId, direction, cursor, MOVE_BATCH_SIZE);
+        if (rows.length === 0) return undefined;
+        cursor = rows[rows.length - 1]!.seq;
+        return runBatch(trx, handoverId, rows, direction, actor);
+      });
+      if (done === undefined) break;
+      changed += done;
+      ctx.heartbeat({ cursor, changed });
+    }
+    return changed;
+  }
+
+  async function ledgerCounts(handoverId: string) {
+    const row = await db
+      .selectFrom('handover_moves')
+      .select([
+        (eb) => eb.fn.countAll<number>().as('planned'),
+        (eb) => eb.fn.count<number>('applied_at').as('moved'),
+        (eb) => eb.fn.count<number>('reverted_at').as('reverted'),
+      ])
+      .where('handover_id', '=', handoverId)
+      .executeTakeFirstOrThrow();
+    return { planned: Number(row.planned), moved: Number(row.moved), reverted: Number(row.reverted) };
+  }
+
+  return {
+    /** Re-checks the request against today's data and marks the agent `leaving` (saving its status for compensation). */
+    async validate(handoverId: string): Promise<void> {
+      const handover = await load(handoverId, 'validating');
+      try {
+        await kindOf(handover.kind).validate(db, handover.request, handoverId);
+      } catch (err) {
+        if (err instanceof Refusal) throw ApplicationFailure.nonRetryable(err.message, 'Refusal');
+        throw err;
+      }
+      if (!KIND_TRAITS[handover.kind].holdsAgent || !handover.agent_id) return;
+      const agentId = handover.agent_id;
+      await db.transaction().execute(async (trx) => {
+        await sql`update handovers set agent_prev_status = a.status from agents a
+          where handovers.id = ${handoverId} and a.id = ${agentId} and handovers.agent_prev_status is null`.execute(
+          trx,
+        );
+        await trx
+          .updateTable('agents')
+          .set({ status: 'leaving', updated_at: new Date() })
+          .where('id', '=', agentId)
+          .where('status', 'in', ['active', 'absent'])
+          .execute();
+      });
+    },
+
+    /** Compensation of `validate` (and of `finish`): the agent gets back the status it had. */
+    async releaseAgent(handoverId: string): Promise<void> {
+      await sql`update agents set status = h.agent_prev_status, updated_at = now() from handovers h
+        where h.id = ${handoverId} and agents.id = h.agent_id and h.agent_prev_status is not null
+          and agents.status in ('leaving', 'offboarded')`.execute(db);
+    },
+
+    /** Lead sources that name the agent as default assignee; mirrors blocked/running into the row for lists. */
+    async findBlockers(handoverId: string): Promise<BlockingLeadSource[]> {
+      const handover = await load(handoverId);
+      const sources = await db
+        .selectFrom('lead_sources')
+        .select(['key', 'name'])
+        .where('default_assignee_id', '=', handover.agent_id)
+        .orderBy('key')
+        .execute();
+      const blocked = sources.length > 0;
+      await db
+        .updateTable('handovers')
+        .set({
+          status: blocked ? 'blocked' : 'running',
+          phase: blocked ? 'blocked' : handover.phase,
+          updated_at: new Date(),
+        })
+        .where('id', '=', handoverId)
+        .where('status', 'in', ['running', 'blocked'])
+        .execute();
+      return sources.map((s) => ({ leadSourceKey: s.key, name: s.name }));
+    },
+
+    /** Adds to the ledger what is to move (again: a second call sweeps up stragglers); returns the totals. */
+    async plan(handoverId: string): Promise<{ added: number; planned: number }> {
+      const handover = await load(handoverId, 'planning');
+      const added = await kindOf(handover.kind).plan(db, handoverId, handover.request);
+      return { added, planned: (await ledgerCounts(handoverId)).planned };
+    },
+
+    async move(handoverId: string): Promise<{ moved: number }> {
+      await load(handoverId, 'moving');
+      await runLedger(handoverId, 'apply');
+      return { moved: (await ledgerCounts(handoverId)).moved };
+    },
+
+    /** Compensation of `move`: reverts, newest first, exactly the applied moves whose entity still holds our value. */
+    async revert(handoverId: string): Promise<{ reverted: number; conflicts: number }> {
+      await load(handoverId, 'compensating');
+      await runLedger(handoverId, 'revert');
+      const { reverted } = await ledgerCounts(handoverId);
+      const { conflicts } = await db
+        .selectFrom('handover_moves')
+        .select((eb) => eb.fn.countAll<number>().as('conflicts'))
+        .where('handover_id', '=', handoverId)
+        .where('conflict', '=', CONFLICT_AFTER_MOVE)
+        .executeTakeFirstOrThrow();
+      return { reverted, conflicts: Number(conflicts) };
+    },
+
+    async finish(handoverId: string): Promise<void> {
+      const handover = await load(handoverId, 'finishing');
+      try {
+        await kindOf(handover.kind).finish(db, handover.request);
+      } catch (err) {
+        if (err instanceof Refusal) throw ApplicationFailure.nonRetryable(err.message, 'Refusal');
+        throw err;
+      }
+    },
+
+    /** Writes the outcome and the summary; the row is what lists and finished handovers are answered from. */
+    async settle(handoverId: string, outcome: Outcome): Promise<HandoverSummaryJson> {
+      const byEntity = await db
+        .selectFrom('handover_moves')
+        .select(['entity', (eb) => eb.fn.countAll<number>().as('count')])
+        .where('handover_id', '=', handoverId)
+        .where('applied_at', 'is not', null)
+        .where('reverted_at', 'is', null)
+        .groupBy('entity')
+        .execute();
+      const bySuccessor = await db
+        .selectFrom('handover_moves')
+        .select(['to_value', (eb) => eb.fn.countAll<number>().as('count')])
+        .where('handover_id', '=', handoverId)
+        .where('entity', '=', 'customer')
+        .where('applied_at', 'is not', null)
+        .where('reverted_at', 'is', null)
+        .where('to_value', 'is not', null)
+        .groupBy('to_value')
+        .execute();
+      const conflicts = await db
+        .selectFrom('handover_moves')
+        .select(['entity', 'entity_id', 'conflict'])
+        .where('handover_id', '=', handoverId)
+        .where('conflict', 'is not', null)
+        .orderBy('seq')
+        .limit(1000)
+        .execute();
+      const count = (entity: string) => Number(byEntity.find((e) => e.entity === entity)?.count ?? 0);
+      const summary: HandoverSummaryJson = {
+        customers: count('customer'),
+        records: count('record'),
+        callbacks: count('callback'),
+        bySuccessor: Object.fromEntries(bySuccessor.map((s) => [s.to_value!, Number(s.count)])),
+        conflicts: conflicts.map((c) => ({ entity: c.entity, id: c.entity_id, detail: c.conflict! })),
+      };
+      await db
+        .updateTable('handovers')
+        .set({
+          status: outcome.status,
+          phase: 'done',
+          error: outcome.error ?? null,
+          summary: JSON.stringify(summary),
+          finished_at: new Date(),
+          updated_at: new Date(),
+        })
+        .where('id', '=', handoverId)
+        .execute();
+      return summary;
+    },
+  };
+}

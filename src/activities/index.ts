@@ -1,0 +1,17 @@
+import type { Config } from '../config';
+import type { Db } from '../db/connect';
+import type { Mailer } from '../mail/transport';
+import { handoverStepActivities } from './handover-steps';
+import { notificationActivities } from './notifications';
+
+export interface ActivityDeps {
+  db: Db;
+  mailer: Mailer;
+  config: Config;
+}
+
+export function createActivities({ db, mailer, config }: ActivityDeps) {
+  return { ...handoverStepActivities(db), ...notificationActivities(db, mailer, config) };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

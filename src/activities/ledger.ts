@@ -1,0 +1,121 @@
+/**
+ * The move ledger engine, shared by every handover kind. Planning fills `handover_moves`;
+ * these functions apply or revert one batch of it with set-based SQL (one UPDATE … FROM unnest
+ * per entity table and field), ledger and customer history in the same transaction.
+ * Both directions are compare-and-set: an entity that no longer holds the expected value is
+ * left alone and the ledger row records why.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Database, MoveEntity, MoveField } from '../db/schema';
+
+export interface LedgerRow {
+  seq: number;
+  entity: MoveEntity;
+  entity_id: string;
+  field: MoveField;
+  from_value: string | null;
+  to_value: string | null;
+}
+
+export type Direction = 'apply' | 'revert';
+
+export const CONFLICT_BEFORE_MOVE = 'changed by someone else before the move; left as it was';
+export const CONFLICT_AFTER_MOVE = 'changed by someone else after the move; kept, not reverted';
+
+const TABLE: Record<MoveEntity, 'customers' | 'customer_records' | 'callbacks'> = {
+  customer: 'customers',
+  record: 'customer_records',
+  callback: 'callbacks',
+};
+
+const HISTORY_FIELD: Partial<Record<MoveField, 'owner_id' | 'office_id'>> = {
+  owner_id: 'owner_id',
+  office_id: 'office_id',
+};
+
+/** Applies or reverts `rows` (one batch) in `trx`; returns how many entities changed. */
+export async function runBatch(
+  trx: Transaction<Database>,
+  handoverId: string,
+  rows: LedgerRow[],
+  direction: Direction,
+  actor: string,
+): Promise<number> {
+  const done: number[] = [];
+  const refused: number[] = [];
+  for (const group of groupBy(rows)) {
+    const { entity, field } = group[0]!;
+    const expected = group.map((r) => (direction === 'apply' ? r.from_value : r.to_value));
+    const target = group.map((r) => (direction === 'apply' ? r.to_value : r.from_value));
+    const ids = group.map((r) => r.entity_id);
+    // Done records keep their assignee: reports stay true. Callbacks record who changed them.
+    const onlyOpen = entity === 'record' ? sql`and t.status = 'open'` : sql``;
+    const updatedBy = entity === 'callback' ? sql`, updated_by = ${actor}` : sql``;
+    const changed = await sql<{ id: string }>`
+      update ${sql.table(TABLE[entity])} as t
+      set ${sql.ref(field)} = b.target, updated_at = now() ${updatedBy}
+      from unnest(${ids}::text[], ${expected}::text[], ${target}::text[]) as b(id, expected, target)
+      where t.id = b.id and t.${sql.ref(field)} is not distinct from b.expected ${onlyOpen}
+      returning t.id`.execute(trx);
+    const changedIds = new Set(changed.rows.map((r) => r.id));
+    for (const r of group) (changedIds.has(r.entity_id) ? done : refused).push(r.seq);
+
+    const historyField = entity === 'customer' ? HISTORY_FIELD[field] : undefined;
+    if (historyField && changedIds.size > 0) {
+      const moved = group.filter((r) => changedIds.has(r.entity_id));
+      await sql`
+        insert into customer_history (customer_id, field, from_value, to_value, actor, handover_id)
+        select id, ${historyField}, before, after, ${actor}, ${handoverId}
+        from unnest(${moved.map((r) => r.entity_id)}::text[],
+                    ${moved.map((r) => (direction === 'apply' ? r.from_value : r.to_value))}::text[],
+                    ${moved.map((r) => (direction === 'apply' ? r.to_value : r.from_value))}::text[]) as h(id, before, after)`.execute(
+        trx,
+      );
+    }
+  }
+  const stamp = direction === 'apply' ? sql.ref('applied_at') : sql.ref('reverted_at');
+  if (done.length) {
+    await sql`update handover_moves set ${stamp} = now() where seq = any(${done}::bigint[])`.execute(trx);
+  }
+  if (refused.length) {
+    const why = direction === 'apply' ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE;
+    await sql`update handover_moves set conflict = ${why} where seq = any(${refused}::bigint[])`.execute(trx);
+  }
+  return done.length;
+}
+
+function groupBy(rows: LedgerRow[]): LedgerRow[][] {
+  const groups = new Map<string, LedgerRow[]>();
+  for (const r of rows) {
+    const key = `${r.entity}.${r.field}`;
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()];
+}
+
+/** The next batch to apply (ascending) or revert (descending), after `cursor`. */
+export async function nextBatch(
+  trx: Transaction<Database> | import('kysely').Kysely<Database>,
+  handoverId: string,
+  direction: Direction,
+  cursor: number | undefined,
+  size: number,
+): Promise<LedgerRow[]> {
+  let query = trx
+    .selectFrom('handover_moves')
+    .select(['seq', 'entity', 'entity_id', 'field', 'from_value', 'to_value'])
+    .where('handover_id', '=', handoverId)
+    .where('conflict', 'is', null)
+    .limit(size);
+  if (direction === 'apply') {
+    query = query.where('applied_at', 'is', null).orderBy('seq', 'asc');
+    if (cursor !== undefined) query = query.where('seq', '>', String(cursor));
+  } else {
+    query = query.where('applied_at', 'is not', null).where('reverted_at', 'is', null).orderBy('seq', 'desc');
+    if (cursor !== undefined) query = query.where('seq', '<', String(cursor));
+  }
+  const rows = await query.execute();
+  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}

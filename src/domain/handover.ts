@@ -1,0 +1,83 @@
+/** Handover requests and the workflow's view of them: pure types, shared by API, workflow and activities. */
+import type { HandoverKind, HandoverPhase, HandoverStatus } from '../db/schema';
+
+export type { HandoverKind, HandoverPhase, HandoverStatus };
+
+export type Strategy = 'round-robin' | 'least-loaded';
+export type Successor = { agentId: string } | { pool: string[]; strategy: Strategy } | { unassign: true };
+
+export interface HandoverOptions {
+  recheckIntervalSeconds: number;
+  escalateAfterSeconds: number;
+}
+
+export const DEFAULT_OPTIONS: HandoverOptions = { recheckIntervalSeconds: 300, escalateAfterSeconds: 86_400 };
+
+export interface OffboardRequest {
+  kind: 'offboard';
+  agentId: string;
+  to: Successor;
+  reason?: string;
+  options?: Partial<HandoverOptions>;
+}
+
+export type HandoverRequest = OffboardRequest;
+
+/** What the workflow is started with: IDs and settings only, never entity lists (history stays small). */
+export interface HandoverInput {
+  handoverId: string;
+  kind: HandoverKind;
+  agentId: string;
+  officeId: string;
+  options: HandoverOptions;
+}
+
+export interface BlockingLeadSource {
+  leadSourceKey: string;
+  name: string;
+}
+
+export interface Progress {
+  planned: number;
+  moved: number;
+  reverted: number;
+}
+
+/** What the `state` query answers. */
+export interface HandoverState {
+  status: HandoverStatus;
+  phase: HandoverPhase;
+  blockedBy: BlockingLeadSource[];
+  progress: Progress;
+}
+
+export function successorIds(to: Successor): string[] {
+  if ('agentId' in to) return [to.agentId];
+  if ('pool' in to) return [...new Set(to.pool)];
+  return [];
+}
+
+/** Human words for a successor, for summaries and mails. */
+export function describeSuccessor(to: Successor, names: Map<string, string>): string {
+  if ('unassign' in to) return 'nobody (unassigned)';
+  const ids = successorIds(to);
+  const list = ids.map((id) => names.get(id) ?? id).join(', ');
+  return 'pool' in to ? `${list} (${to.strategy})` : list;
+}
+
+/** How the saga skeleton treats each kind; everything else a kind does lives in its activities. */
+export interface KindTraits {
+  /** Waits while lead sources name the agent as default assignee. */
+  blocksOnLeadSources: boolean;
+  /** Marks the agent `leaving` for the whole run (nothing new can be assigned to it). */
+  holdsAgent: boolean;
+  /** Verb for summaries: "Offboard Xavier Sato → Yuki Ito". */
+  verb: string;
+}
+
+export const KIND_TRAITS: Record<HandoverKind, KindTraits> = {
+  offboard: { blocksOnLeadSources: true, holdsAgent: true, verb: 'Offboard' },
+  transfer: { blocksOnLeadSources: true, holdsAgent: true, verb: 'Transfer' },
+  'reassign-customers': { blocksOnLeadSources: false, holdsAgent: false, verb: 'Reassign customers of' },
+  'reassign-callbacks': { blocksOnLeadSources: false, holdsAgent: false, verb: 'Reassign callbacks of' },
+};

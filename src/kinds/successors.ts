@@ -1,0 +1,77 @@
+/** Successor rules and the SQL that spreads entities over successors, shared by every kind. */
+import { type RawBuilder, sql } from 'kysely';
+import type { Db } from '../db/connect';
+import type { Agent } from '../db/schema';
+import { leastLoadedQuota, roundRobinQuota, type Slot } from '../domain/distribution';
+import { type Successor, successorIds } from '../domain/handover';
+import { Refusal } from '../domain/refusal';
+
+/**
+ * Invariant 7: a successor exists, is `active` (not absent, leaving or offboarded), is not the
+ * agent handing over, and belongs to `officeId`.
+ */
+export async function checkSuccessors(db: Db, to: Successor, leaving: Agent | undefined, officeId: string) {
+  const ids = successorIds(to);
+  if ('pool' in to && ids.length === 0) throw new Refusal(422, 'the successor pool is empty', 'body/to/pool');
+  const agents = ids.length ? await db.selectFrom('agents').selectAll().where('id', 'in', ids).execute() : [];
+  for (const id of ids) {
+    const agent = agents.find((a) => a.id === id);
+    if (!agent) throw new Refusal(422, `successor ${id} does not exist`, 'body/to');
+    if (leaving && agent.id === leaving.id) {
+      throw new Refusal(422, `successor ${id} is the agent handing over; choose someone else`, 'body/to');
+    }
+    if (agent.status !== 'active') {
+      throw new Refusal(
+        422,
+        `successor ${agent.name} (${id}) is ${agent.status}; only active agents can take over`,
+        'body/to',
+      );
+    }
+    if (agent.office_id !== officeId) {
+      throw new Refusal(422, `successor ${agent.name} (${id}) is not in office ${officeId}`, 'body/to');
+    }
+  }
+  return agents;
+}
+
+/** How `total` customers split over the successors (bySuccessor of a preview, ranges of a plan). */
+export async function customerSlots(db: Db, to: Successor, total: number): Promise<Slot[]> {
+  if ('unassign' in to) return [{ agentId: null, count: total }];
+  if ('agentId' in to) return [{ agentId: to.agentId, count: total }];
+  const pool = successorIds(to);
+  if (to.strategy === 'round-robin') return roundRobinQuota(pool, total);
+  const loads = await db
+    .selectFrom('customers')
+    .select(['owner_id', (eb) => eb.fn.countAll<number>().as('load')])
+    .where('owner_id', 'in', pool)
+    .groupBy('owner_id')
+    .execute();
+  return leastLoadedQuota(
+    pool.map((agentId) => ({ agentId, load: Number(loads.find((l) => l.owner_id === agentId)?.load ?? 0) })),
+    total,
+  );
+}
+
+/**
+ * SQL choosing the successor of the `rn`-th entity (1-based, in id order): ranges of `slots`
+ * for customers, so a least-loaded split is exact; a plain cycle over the pool for the rest.
+ */
+export function successorByRank(rn: RawBuilder<unknown>, slots: Slot[]): RawBuilder<string | null> {
+  if (slots.length === 1) return sql`${slots[0]!.agentId}::text`;
+  const cases: RawBuilder<unknown>[] = [];
+  let upTo = 0;
+  for (const slot of slots) {
+    if (slot.count === 0) continue;
+    upTo += slot.count;
+    cases.push(sql`when ${rn} <= ${upTo} then ${slot.agentId}::text`);
+  }
+  if (cases.length === 0) return sql`null::text`;
+  return sql`(case ${sql.join(cases, sql` `)} end)`;
+}
+
+export function successorByCycle(rn: RawBuilder<unknown>, to: Successor): RawBuilder<string | null> {
+  if ('unassign' in to) return sql`null::text`;
+  const ids = successorIds(to);
+  if (ids.length === 1) return sql`${ids[0]}::text`;
+  return sql`(${ids}::text[])[((${rn} - 1) % ${ids.length}) + 1]`;
+}
