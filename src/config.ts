@@ -15,6 +15,8 @@ export interface Config {
   trashRetentionDays: number;
   publicUrl: string;
   temporalUiUrl: string | undefined;
+  /** Entities per move transaction (the ledger batch). */
+  moveBatchSize: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -34,5 +36,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trashRetentionDays: Number(env.TRASH_RETENTION_DAYS ?? 14),
     publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
+    moveBatchSize: Number(env.MOVE_BATCH_SIZE ?? 5000),
   };
 }

@@ -13,15 +13,12 @@ import { Refusal } from '../domain/refusal';
 import { kindOf } from '../kinds';
 import { CONFLICT_AFTER_MOVE, type Direction, nextBatch, runBatch } from './ledger';
 
-/** Entities per move transaction: see the README's performance section for how it was chosen. */
-export const MOVE_BATCH_SIZE = 5000;
-
 export interface Outcome {
   status: Extract<HandoverStatus, 'completed' | 'cancelled' | 'compensated' | 'failed'>;
   error?: string;
 }
 
-export function handoverStepActivities(db: Db) {
+export function handoverStepActivities(db: Db, batchSize: number) {
   async function load(handoverId: string, phase?: HandoverPhase): Promise<Handover & { request: HandoverRequest }> {
     if (phase) {
       await db.updateTable('handovers').set({ phase, updated_at: new Date() }).where('id', '=', handoverId).execute();
@@ -42,7 +39,7 @@ export function handoverStepActivities(db: Db) {
     for (;;) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
       const done = await db.transaction().execute(async (trx) => {
-        const rows = await nextBatch(trx, handoverId, direction, cursor, MOVE_BATCH_SIZE);
+        const rows = await nextBatch(trx, handoverId, direction, cursor, batchSize);
         if (rows.length === 0) return undefined;
         cursor = rows[rows.length - 1]!.seq;
         return runBatch(trx, handoverId, rows, direction, actor);

@@ -11,7 +11,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities({ db, mailer, config }: ActivityDeps) {
-  return { ...handoverStepActivities(db), ...notificationActivities(db, mailer, config) };
+  return { ...handoverStepActivities(db, config.moveBatchSize), ...notificationActivities(db, mailer, config) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -96,8 +96,8 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
       .catch(() => undefined);
     let escalated = false;
     while (state.blockedBy.length > 0) {
-      recheckRequested = false;
       await condition(() => recheckRequested || (escalationDue && !escalated), options.recheckIntervalSeconds * 1000);
+      recheckRequested = false; // consumed only now: a recheck sent while we mailed the admins is not lost
       state.blockedBy = await steps.findBlockers(id);
       if (state.blockedBy.length > 0 && escalationDue && !escalated) {
         escalated = true;

@@ -30,7 +30,7 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function createHandoverEnv(label: string): Promise<HandoverEnv> {
+export async function createHandoverEnv(label: string, extraEnv: Record<string, string> = {}): Promise<HandoverEnv> {
   const [database, smtp, temporal] = await Promise.all([createTestDatabase(label), startTestSmtp(), connectTemporal()]);
   const env = {
     ADMIN_TOKEN,
@@ -146,7 +146,11 @@ export async function seedCallback(db: Db, assigneeId: string, startsInMinutes: 
   ).id;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string | (() => string),
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -154,14 +158,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (last !== undefined) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
 /** Polls GET /v1/handovers/{id} until its status is one of `statuses`. */
 export async function waitForStatus(api: TestApi, id: string, statuses: string[], timeoutMs = 60_000) {
   let last = '';
   return waitFor(
-    `handover ${id} to be ${statuses.join('|')} (last: ${last})`,
+    () => `handover ${id} to be ${statuses.join('|')} (last: ${last})`,
     async () => {
       const res = await api.call('GET', `/v1/handovers/${id}`);
       const body = res.json();

@@ -1,0 +1,62 @@
+/** The pieces `npm start`, `npm run worker` and `npm run api` are made of. */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { type App, buildApp } from './api/app';
+import type { Config } from './config';
+import type { Db } from './db/connect';
+import { createMailer } from './mail/transport';
+import { createHandoverWorker } from './worker/worker';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export async function runWorker(config: Config, db: Db, address: string): Promise<Running> {
+  const connection = await NativeConnection.connect({ address });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir });
+  const worker = await createHandoverWorker({ connection, db, mailer, config });
+  const running = worker.run();
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      mailer.close();
+      await connection.close();
+    },
+  };
+}
+
+export async function runApi(config: Config, db: Db, address: string): Promise<Running & { app: App; url: string }> {
+  const connection = await Connection.connect({ address });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const temporalReady = async () => {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  };
+  const app = await buildApp({ db, config, temporal, temporalReady }, { logger: true });
+  await app.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });
+  return {
+    app,
+    url: `http://127.0.0.1:${config.port}`,
+    async stop() {
+      await app.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Stops everything once on SIGINT/SIGTERM, last started first. */
+export function stopOnSignals(parts: Array<() => Promise<void>>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: shutting down…`);
+    for (const part of [...parts].reverse()) {
+      await part().catch((err) => console.error('while stopping:', err));
+    }
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
