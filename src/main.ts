@@ -22,14 +22,21 @@ let address = process.env.TEMPORAL_ADDRESS;
 if (!address) {
   mkdirSync('data', { recursive: true });
   console.log('TEMPORAL_ADDRESS is not set: starting an embedded Temporal dev server (data/temporal.db)…');
-  const server = await startDevServer({ port: 7233, uiPort: 8233, ui: true, dbFilename: 'data/temporal.db', log: console.log });
+  const server = await startDevServer({
+    port: 7233,
+    uiPort: 8233,
+    ui: true,
+    dbFilename: 'data/temporal.db',
+    log: console.log,
+  });
   stops.push(() => server.stop());
   address = server.address;
   process.env.TEMPORAL_UI_URL ??= server.uiUrl;
 }
 const config = loadConfig();
 
-if (await ensureDatabase(config.databaseUrl)) console.log(`created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
+if (await ensureDatabase(config.databaseUrl))
+  console.log(`created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
 const db = createDb(config.databaseUrl, 20);
 stops.push(() => db.destroy());
 const applied = await migrateToLatest(db);
@@ -43,7 +50,7 @@ stops.push(() => api.stop());
 console.log(`
   API          ${api.url}   (GET /readyz, /v1/…)
   API docs     ${api.url}/docs
-  Temporal UI  ${config.temporalUiUrl ?? '(external Temporal at ' + address + ')'}
+  Temporal UI  ${config.temporalUiUrl ?? `(external Temporal at ${address})`}
   Temporal     ${address}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue}
   Mail         ${config.smtpUrl ?? `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}
 Ctrl-C stops everything.`);

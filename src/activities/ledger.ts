@@ -97,7 +97,7 @@ function groupBy(rows: LedgerRow[]): LedgerRow[][] {
 
 /** The next batch to apply (ascending) or revert (descending), after `cursor`. */
 export async function nextBatch(
-  trx: Transaction<Database> | import('kysely').Kysely<Database>,
+  trx: Transaction<Database>,
   handoverId: string,
   direction: Direction,
   cursor: number | undefined,
@@ -108,6 +108,9 @@ export async function nextBatch(
     .select(['seq', 'entity', 'entity_id', 'field', 'from_value', 'to_value'])
     .where('handover_id', '=', handoverId)
     .where('conflict', 'is', null)
+    // Locked, so a second attempt of the same activity (a heartbeat timeout while a batch waits on
+    // a row lock) waits for the first and then sees its rows as done, instead of as conflicts.
+    .forUpdate()
     .limit(size);
   if (direction === 'apply') {
     query = query.where('applied_at', 'is', null).orderBy('seq', 'asc');

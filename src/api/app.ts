@@ -1,3 +1,5 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -39,7 +41,8 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.decorateRequest('actor', { getter: () => ({ kind: 'org-admin' }) as Actor });
+  // A plain value (null until the onRequest hook sets it): a getter-only decorator cannot be assigned.
+  app.decorateRequest('actor', null as never);
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/')) {
       request.actor = await authenticate(deps.db, deps.config.adminToken, request.headers.authorization);
@@ -56,6 +59,19 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     reply.status(404).type('application/problem+json').send(problem.toJSON());
   });
 
+  // The OpenAPI document is generated from the same schemas that validate requests.
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Handover service',
+        version: '1',
+        description: "Hands an agent's customers to successors as a durable saga.",
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await registerRoutes(app, deps);
   return app;
 }

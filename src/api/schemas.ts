@@ -12,3 +12,12 @@ export const ProblemSchema = Type.Object({
   detail: Type.String(),
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
 });
+
+/**
+ * A string or null, for request bodies. Unlike `Nullable(Type.String())` (an anyOf), this stays
+ * null under Ajv's `coerceTypes`, which otherwise turns null into "" in the string branch.
+ */
+export const NullableString = (options: import('@sinclair/typebox').StringOptions = {}) =>
+  Type.Unsafe<string | null>({ ...Type.String(options), type: ['string', 'null'] });
+export const NullableId = NullableString({ minLength: 1, maxLength: 100 });
+export const NullableTimestamp = NullableString({ format: 'date-time' });

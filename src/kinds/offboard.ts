@@ -54,7 +54,8 @@ export async function countOffboard(db: Db, agentId: string) {
  * Writes the plan into the ledger: every customer the agent owns (subscribed or not, trashed or
  * not), their open records assigned to the agent (they follow their customer), every other open
  * record assigned to it, and its callbacks that have not ended. Idempotent: re-planning adds only
- * what appeared since, so it also serves as the final sweep.
+ * what appeared since, so it also serves as the final sweep. Rows go in in id order (ledger
+ * `seq` order), so batches touch neighbouring rows.
  */
 export async function planOffboard(db: Db, handoverId: string, request: OffboardRequest): Promise<number> {
   const agentId = request.agentId;
@@ -77,6 +78,7 @@ export async function planOffboard(db: Db, handoverId: string, request: Offboard
         from (select c.id, c.owner_id, row_number() over (order by c.id) as rn from customers c
               where c.owner_id = ${agentId} and not exists (select 1 from handover_moves m
                 where m.handover_id = ${handoverId} and m.entity = 'customer' and m.entity_id = c.id)) as c
+        order by id
         on conflict do nothing`.execute(trx),
       await sql`
         insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
@@ -85,6 +87,7 @@ export async function planOffboard(db: Db, handoverId: string, request: Offboard
         join handover_moves m on m.handover_id = ${handoverId} and m.entity = 'customer'
           and m.field = 'owner_id' and m.entity_id = r.customer_id
         where r.assignee_id = ${agentId} and r.status = 'open'
+        order by m.seq, r.id
         on conflict do nothing`.execute(trx),
       await sql`
         insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
@@ -92,6 +95,7 @@ export async function planOffboard(db: Db, handoverId: string, request: Offboard
         from (select r.id, r.assignee_id, row_number() over (order by r.id) as rn from customer_records r
               where r.assignee_id = ${agentId} and r.status = 'open' and not exists (select 1 from handover_moves m
                 where m.handover_id = ${handoverId} and m.entity = 'record' and m.entity_id = r.id)) as r
+        order by id
         on conflict do nothing`.execute(trx),
       await sql`
         insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
@@ -99,6 +103,7 @@ export async function planOffboard(db: Db, handoverId: string, request: Offboard
         from (select cb.id, cb.assignee_id, row_number() over (order by cb.id) as rn from callbacks cb
               where cb.assignee_id = ${agentId} and cb.ends_at > now() and not exists (select 1 from handover_moves m
                 where m.handover_id = ${handoverId} and m.entity = 'callback' and m.entity_id = cb.id)) as cb
+        order by id
         on conflict do nothing`.execute(trx),
     ];
     return inserted.reduce((sum, r) => sum + Number(r.numAffectedRows ?? 0), 0);

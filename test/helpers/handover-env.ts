@@ -37,6 +37,7 @@ export async function createHandoverEnv(label: string, extraEnv: Record<string, 
     SMTP_URL: smtp.url,
     TEMPORAL_TASK_QUEUE: uniqueTaskQueue(label),
     MAIL_FROM: 'handover@test.local',
+    ...extraEnv,
   };
   const config = loadConfig(env);
   const api = await buildTestApi(database.db, temporal.client, env);

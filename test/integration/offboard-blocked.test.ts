@@ -26,7 +26,10 @@ async function blockedSetup(leadSources = 1) {
   const keys: string[] = [];
   for (let i = 0; i < leadSources; i++) {
     const key = `portal-${office.slice(0, 8)}-${i}`;
-    await db.insertInto('lead_sources').values({ key, name: `Portal ${i}`, office_id: office, default_assignee_id: leaver }).execute();
+    await db
+      .insertInto('lead_sources')
+      .values({ key, name: `Portal ${i}`, office_id: office, default_assignee_id: leaver })
+      .execute();
     keys.push(key);
   }
   return { office, admin, leaver, successor, keys };

@@ -1,8 +1,22 @@
 import type { ApiDeps, App } from '../app';
+import { agentRoutes } from './agents';
+import { callbackRoutes } from './callbacks';
+import { customerRoutes } from './customers';
+import { bulkCustomerRoutes } from './customers-bulk';
+import { handoverRoutes } from './handovers';
 import { healthRoutes } from './health';
+import { leadSourceRoutes } from './lead-sources';
 import { officeRoutes } from './offices';
+import { recordRoutes } from './records';
 
 export async function registerRoutes(app: App, deps: ApiDeps) {
   await healthRoutes(app, deps);
   await officeRoutes(app, deps);
+  await handoverRoutes(app, deps);
+  await agentRoutes(app, deps);
+  await leadSourceRoutes(app, deps);
+  await customerRoutes(app, deps);
+  await bulkCustomerRoutes(app, deps);
+  await recordRoutes(app, deps);
+  await callbackRoutes(app, deps);
 }
