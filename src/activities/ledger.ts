@@ -22,10 +22,11 @@ export type Direction = 'apply' | 'revert';
 export const CONFLICT_BEFORE_MOVE = 'changed by someone else before the move; left as it was';
 export const CONFLICT_AFTER_MOVE = 'changed by someone else after the move; kept, not reverted';
 
-const TABLE: Record<MoveEntity, 'customers' | 'customer_records' | 'callbacks'> = {
+const TABLE: Record<MoveEntity, 'customers' | 'customer_records' | 'callbacks' | 'agents'> = {
   customer: 'customers',
   record: 'customer_records',
   callback: 'callbacks',
+  agent: 'agents',
 };
 
 const HISTORY_FIELD: Partial<Record<MoveField, 'owner_id' | 'office_id'>> = {

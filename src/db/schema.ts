@@ -29,7 +29,7 @@ export type HandoverPhase =
   | 'finishing'
   | 'compensating'
   | 'done';
-export type MoveEntity = 'customer' | 'record' | 'callback';
+export type MoveEntity = 'customer' | 'record' | 'callback' | 'agent';
 export type MoveField = 'owner_id' | 'office_id' | 'assignee_id';
 export type NotificationKind =
   | 'customers-assigned'

@@ -7,7 +7,15 @@ import type { Db } from '../db/connect';
 import type { Agent } from '../db/schema';
 import type { OffboardRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
-import { checkSuccessors, customerSlots, successorByCycle, successorByRank } from './successors';
+import {
+  cycleOver,
+  planCustomerOwners,
+  planEntities,
+  planInTransaction,
+  planRecordsFollowingCustomers,
+  sources,
+} from './plan';
+import { checkSuccessors } from './successors';
 
 /** The refusals of API.md that depend on data; `handoverId` allows the agent to be `leaving` for this handover. */
 export async function validateOffboard(db: Db, request: OffboardRequest, handoverId?: string): Promise<Agent> {
@@ -51,66 +59,18 @@ export async function countOffboard(db: Db, agentId: string) {
 }
 
 /**
- * Writes the plan into the ledger: every customer the agent owns (subscribed or not, trashed or
- * not), their open records assigned to the agent (they follow their customer), every other open
- * record assigned to it, and its callbacks that have not ended. Idempotent: re-planning adds only
- * what appeared since, so it also serves as the final sweep. Rows go in in id order (ledger
- * `seq` order), so batches touch neighbouring rows.
+ * The plan: every customer the agent owns (subscribed or not, trashed or not), their open records
+ * assigned to the agent (they follow their customer), every other open record assigned to it,
+ * and its callbacks that have not ended.
  */
-export async function planOffboard(db: Db, handoverId: string, request: OffboardRequest): Promise<number> {
-  const agentId = request.agentId;
-  const to = request.to;
-  return await db.transaction().execute(async (trx) => {
-    // These statements read the agent's whole book; hash joins are right for that whatever freshly
-    // loaded tables' statistics say (a nested loop over unanalysed rows took minutes at 20,000).
-    await sql`set local enable_nestloop = off`.execute(trx);
-    const { count } = (
-      await sql<{ count: number }>`select count(*) as count from customers c
-        where owner_id = ${agentId} and not exists (select 1 from handover_moves m
-          where m.handover_id = ${handoverId} and m.entity = 'customer' and m.entity_id = c.id)`.execute(trx)
-    ).rows[0]!;
-    const rn = sql`rn`;
-    const customerTarget =
-      'pool' in to && to.strategy === 'least-loaded'
-        ? successorByRank(rn, await customerSlots(db, to, count))
-        : successorByCycle(rn, to);
-    const inserted = [
-      await sql`
-        insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
-        select ${handoverId}, 'customer', id, 'owner_id', owner_id, ${customerTarget}
-        from (select c.id, c.owner_id, row_number() over (order by c.id) as rn from customers c
-              where c.owner_id = ${agentId} and not exists (select 1 from handover_moves m
-                where m.handover_id = ${handoverId} and m.entity = 'customer' and m.entity_id = c.id)) as c
-        order by id
-        on conflict do nothing`.execute(trx),
-      await sql`
-        insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
-        select ${handoverId}, 'record', r.id, 'assignee_id', r.assignee_id, m.to_value
-        from customer_records r
-        join handover_moves m on m.handover_id = ${handoverId} and m.entity = 'customer'
-          and m.field = 'owner_id' and m.entity_id = r.customer_id
-        where r.assignee_id = ${agentId} and r.status = 'open'
-        order by m.seq, r.id
-        on conflict do nothing`.execute(trx),
-      await sql`
-        insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
-        select ${handoverId}, 'record', id, 'assignee_id', assignee_id, ${successorByCycle(rn, to)}
-        from (select r.id, r.assignee_id, row_number() over (order by r.id) as rn from customer_records r
-              where r.assignee_id = ${agentId} and r.status = 'open' and not exists (select 1 from handover_moves m
-                where m.handover_id = ${handoverId} and m.entity = 'record' and m.entity_id = r.id)) as r
-        order by id
-        on conflict do nothing`.execute(trx),
-      await sql`
-        insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
-        select ${handoverId}, 'callback', id, 'assignee_id', assignee_id, ${successorByCycle(rn, to)}
-        from (select cb.id, cb.assignee_id, row_number() over (order by cb.id) as rn from callbacks cb
-              where cb.assignee_id = ${agentId} and cb.ends_at > now() and not exists (select 1 from handover_moves m
-                where m.handover_id = ${handoverId} and m.entity = 'callback' and m.entity_id = cb.id)) as cb
-        order by id
-        on conflict do nothing`.execute(trx),
-    ];
-    return inserted.reduce((sum, r) => sum + Number(r.numAffectedRows ?? 0), 0);
-  });
+export function planOffboard(db: Db, handoverId: string, request: OffboardRequest): Promise<number> {
+  const { agentId, to } = request;
+  return planInTransaction(db, async (trx) => [
+    await planCustomerOwners(trx, handoverId, sources.customersOwnedBy(agentId), to),
+    await planRecordsFollowingCustomers(trx, handoverId),
+    await planEntities(trx, handoverId, 'record', 'assignee_id', sources.openRecordsAssignedTo(agentId), cycleOver(to)),
+    await planEntities(trx, handoverId, 'callback', 'assignee_id', sources.callbacksOf(agentId), cycleOver(to)),
+  ]);
 }
 
 /** The agent is deactivated; invariant 2 is checked before, so a straggler fails loudly instead of being stranded. */
