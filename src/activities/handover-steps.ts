@@ -147,6 +147,39 @@ export function handoverStepActivities(db: Db, batchSize: number) {
       return { reverted, conflicts: Number(conflicts) };
     },
 
+    /** How long a cover waits: until its `until` (the clock is read here, not in the workflow). */
+    async coverWait(handoverId: string): Promise<{ waitMs: number }> {
+      const handover = await load(handoverId, 'waiting');
+      const until =
+        'until' in handover.request && handover.request.until ? Date.parse(handover.request.until) : Date.now();
+      return { waitMs: Math.max(0, until - Date.now()) };
+    },
+
+    /**
+     * The end of a cover: callbacks it moved that have not ended and are still with the cover go
+     * back to the agent (compare-and-set, ledger marked reverted) — unless the agent can no longer
+     * take them (leaving or offboarded meanwhile), in which case the cover keeps them.
+     */
+    async handBack(handoverId: string): Promise<{ handedBack: number }> {
+      const handover = await load(handoverId);
+      const { rows } = await sql<{ count: number }>`
+        with back as (
+          update callbacks c set assignee_id = m.from_value, updated_at = now(), updated_by = ${handover.started_by}
+          from handover_moves m
+          join agents a on a.id = m.from_value and a.status in ('active', 'absent')
+          where m.handover_id = ${handoverId} and m.entity = 'callback' and m.applied_at is not null
+            and m.reverted_at is null and m.entity_id = c.id
+            and c.assignee_id is not distinct from m.to_value and c.ends_at > now()
+          returning c.id
+        ), marked as (
+          update handover_moves set reverted_at = now()
+          where handover_id = ${handoverId} and entity = 'callback' and entity_id in (select id from back)
+          returning 1
+        )
+        select count(*) as count from marked`.execute(db);
+      return { handedBack: Number(rows[0]?.count ?? 0) };
+    },
+
     async finish(handoverId: string): Promise<void> {
       const handover = await load(handoverId, 'finishing');
       try {

@@ -10,7 +10,7 @@ import type { Agent, Handover, NotificationKind } from '../db/schema';
 import { MANDATORY_KINDS, type MailParams, renderMail } from '../mail/templates';
 import { type Mailer, PermanentMailError } from '../mail/transport';
 
-export type NotifyEvent = 'blocked' | 'escalated' | 'assigned' | 'finished' | 'reverted';
+export type NotifyEvent = 'blocked' | 'escalated' | 'assigned' | 'finished' | 'reverted' | 'handed-back';
 
 /** Attempts of the notify activity (workflow retry policy); on the last one, what is still failing is recorded as failed. */
 export const NOTIFY_MAX_ATTEMPTS = 8;
@@ -90,6 +90,30 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
         const admins = await officeAdmins(handover);
         const unique = new Map([...starter, ...admins].map((a) => [a.id, a]));
         return [...unique.values()].map((agent) => ({ agent, kind: 'handover-finished' }));
+      }
+      case 'handed-back': {
+        // The end of a cover: the agent gets its callbacks back, each cover hears they went.
+        const back = await db
+          .selectFrom('handover_moves')
+          .select(['to_value', (eb) => eb.fn.countAll<number>().as('count')])
+          .where('handover_id', '=', handover.id)
+          .where('entity', '=', 'callback')
+          .where('reverted_at', 'is not', null)
+          .groupBy('to_value')
+          .execute();
+        const total = back.reduce((sum, b) => sum + Number(b.count), 0);
+        if (total === 0 || !handover.agent_id) return [];
+        const agents = await agentsById([handover.agent_id, ...back.map((b) => b.to_value!)]);
+        return agents.map((agent) => {
+          const returning = agent.id === handover.agent_id;
+          const count = returning ? total : Number(back.find((b) => b.to_value === agent.id)?.count ?? 0);
+          return {
+            agent,
+            kind: 'callbacks-assigned' as const,
+            suffix: 'handback',
+            params: { count, handback: returning ? ('returned' as const) : ('released' as const) },
+          };
+        });
       }
       case 'reverted': {
         // Everyone who was told of moves; mails not yet sent are simply withdrawn.

@@ -13,23 +13,69 @@ export interface HandoverOptions {
 
 export const DEFAULT_OPTIONS: HandoverOptions = { recheckIntervalSeconds: 300, escalateAfterSeconds: 86_400 };
 
-export interface OffboardRequest {
-  kind: 'offboard';
-  agentId: string;
-  to: Successor;
+interface Common {
   reason?: string;
   options?: Partial<HandoverOptions>;
 }
 
-export type HandoverRequest = OffboardRequest;
+export interface OffboardRequest extends Common {
+  kind: 'offboard';
+  agentId: string;
+  to: Successor;
+}
+
+export interface TransferRequest extends Common {
+  kind: 'transfer';
+  agentId: string;
+  toOfficeId: string;
+  customers: 'move' | 'stay';
+  to?: Successor;
+}
+
+export interface ReassignCustomersRequest extends Common {
+  kind: 'reassign-customers';
+  from: { agentId: string } | { customerIds: string[] };
+  to: Successor;
+}
+
+export interface ReassignCallbacksRequest extends Common {
+  kind: 'reassign-callbacks';
+  fromAgentId: string;
+  to: Successor;
+  window?: { from: string; to: string };
+  /** Cover: the callbacks go back at `until`, or when the agent is `active` again. */
+  until?: string;
+}
+
+export type HandoverRequest = OffboardRequest | TransferRequest | ReassignCustomersRequest | ReassignCallbacksRequest;
+
+/** The agent a request is about (its lock, its office, its search attribute); none for a list of customers. */
+export function subjectAgentId(request: HandoverRequest): string | undefined {
+  switch (request.kind) {
+    case 'offboard':
+    case 'transfer':
+      return request.agentId;
+    case 'reassign-customers':
+      return 'agentId' in request.from ? request.from.agentId : undefined;
+    case 'reassign-callbacks':
+      return request.fromAgentId;
+  }
+}
+
+/** Who receives: `to` where the kind has one (a transfer that moves customers has none). */
+export function successorOf(request: HandoverRequest): Successor | undefined {
+  return request.kind === 'transfer' && request.customers === 'move' ? undefined : request.to;
+}
 
 /** What the workflow is started with: IDs and settings only, never entity lists (history stays small). */
 export interface HandoverInput {
   handoverId: string;
   kind: HandoverKind;
-  agentId: string;
+  agentId: string | null;
   officeId: string;
   options: HandoverOptions;
+  /** A cover (`reassign-callbacks` with `until`): after finishing, wait, then hand the callbacks back. */
+  cover: boolean;
 }
 
 export interface BlockingLeadSource {

@@ -4,7 +4,6 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import type { Agent } from '../db/schema';
 import type { OffboardRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import {
@@ -15,47 +14,13 @@ import {
   planRecordsFollowingCustomers,
   sources,
 } from './plan';
-import { checkSuccessors } from './successors';
+import { availableAgent, checkSuccessors, type Scope } from './successors';
 
 /** The refusals of API.md that depend on data; `handoverId` allows the agent to be `leaving` for this handover. */
-export async function validateOffboard(db: Db, request: OffboardRequest, handoverId?: string): Promise<Agent> {
-  const agent = await db.selectFrom('agents').selectAll().where('id', '=', request.agentId).executeTakeFirst();
-  if (!agent) throw new Refusal(404, `agent ${request.agentId} does not exist`, 'body/agentId');
-  if (agent.status === 'offboarded') throw new Refusal(422, `agent ${agent.name} (${agent.id}) is already offboarded`);
-  if (agent.status === 'leaving' && !(handoverId && (await isLeavingFor(db, agent.id, handoverId)))) {
-    throw new Refusal(409, `agent ${agent.name} (${agent.id}) is already in a running handover`);
-  }
+export async function validateOffboard(db: Db, request: OffboardRequest, handoverId?: string): Promise<Scope> {
+  const agent = await availableAgent(db, request.agentId, handoverId, 'body/agentId');
   await checkSuccessors(db, request.to, agent, agent.office_id);
-  return agent;
-}
-
-async function isLeavingFor(db: Db, agentId: string, handoverId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('handovers')
-    .select('id')
-    .where('id', '=', handoverId)
-    .where('agent_id', '=', agentId)
-    .where('agent_prev_status', 'is not', null)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** Entities an offboarding of `agentId` would move now: the same predicates as the plan below. */
-export async function countOffboard(db: Db, agentId: string) {
-  const row = await sql<{
-    customers: number;
-    unsubscribed: number;
-    trashed: number;
-    records: number;
-    callbacks: number;
-  }>`
-    select
-      (select count(*) from customers where owner_id = ${agentId}) as customers,
-      (select count(*) from customers where owner_id = ${agentId} and not subscribed) as unsubscribed,
-      (select count(*) from customers where owner_id = ${agentId} and trashed_at is not null) as trashed,
-      (select count(*) from customer_records where assignee_id = ${agentId} and status = 'open') as records,
-      (select count(*) from callbacks where assignee_id = ${agentId} and ends_at > now()) as callbacks`.execute(db);
-  return row.rows[0]!;
+  return { agent, officeId: agent.office_id };
 }
 
 /**
@@ -75,7 +40,7 @@ export function planOffboard(db: Db, handoverId: string, request: OffboardReques
 
 /** The agent is deactivated; invariant 2 is checked before, so a straggler fails loudly instead of being stranded. */
 export async function finishOffboard(db: Db, request: OffboardRequest): Promise<void> {
-  const left = await countOffboard(db, request.agentId);
+  const left = await leftWith(db, request.agentId);
   const leadSources = await db
     .selectFrom('lead_sources')
     .select('key')
@@ -95,4 +60,15 @@ export async function finishOffboard(db: Db, request: OffboardRequest): Promise<
     .where('id', '=', request.agentId)
     .where('status', 'in', ['leaving', 'offboarded'])
     .execute();
+}
+
+/** What an agent still has that an offboarding must leave it without (invariant 2). */
+async function leftWith(db: Db, agentId: string) {
+  const { rows } = await sql<{ customers: number; records: number; callbacks: number }>`
+    select (select count(*) from customers where owner_id = ${agentId}) as customers,
+           (select count(*) from customer_records where assignee_id = ${agentId} and status = 'open') as records,
+           (select count(*) from callbacks where assignee_id = ${agentId} and ends_at > now()) as callbacks`.execute(
+    db,
+  );
+  return rows[0]!;
 }

@@ -6,6 +6,35 @@ import { leastLoadedQuota, roundRobinQuota, type Slot } from '../domain/distribu
 import { type Successor, successorIds } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 
+/** Whom and where a handover is about: the office decides who may start it. */
+export interface Scope {
+  agent?: Agent;
+  officeId: string;
+}
+
+/**
+ * The agent a handover is about, if it may be handed over: it exists, is not offboarded, and is
+ * not `leaving` for another handover (it may be for `handoverId`, when the workflow re-validates).
+ */
+export async function availableAgent(db: Db, agentId: string, handoverId: string | undefined, path: string) {
+  const agent = await db.selectFrom('agents').selectAll().where('id', '=', agentId).executeTakeFirst();
+  if (!agent) throw new Refusal(404, `agent ${agentId} does not exist`, path);
+  if (agent.status === 'offboarded') throw new Refusal(422, `agent ${agent.name} (${agent.id}) is offboarded`, path);
+  if (agent.status === 'leaving') {
+    const own = handoverId
+      ? await db
+          .selectFrom('handovers')
+          .select('id')
+          .where('id', '=', handoverId)
+          .where('agent_id', '=', agentId)
+          .where('agent_prev_status', 'is not', null)
+          .executeTakeFirst()
+      : undefined;
+    if (!own) throw new Refusal(409, `agent ${agent.name} (${agent.id}) is already in a running handover`, path);
+  }
+  return agent;
+}
+
 /**
  * Invariant 7: a successor exists, is `active` (not absent, leaving or offboarded), is not the
  * agent handing over, and belongs to `officeId`.

@@ -10,6 +10,8 @@ export interface MailParams {
   escalation?: boolean;
   link: string;
   outcome?: string;
+  /** The end of a cover: `returned` to the agent, `released` to the cover. */
+  handback?: 'returned' | 'released';
 }
 
 type Render = (p: MailParams) => { subject: string; text: string };
@@ -19,10 +21,21 @@ const en: Record<NotificationKind, Render> = {
     subject: `${p.actor} assigned ${p.count} customers to you`,
     text: `${p.actor} assigned ${p.count} customers to you, handed over from ${p.agent}.\n\n${p.link}\n`,
   }),
-  'callbacks-assigned': (p) => ({
-    subject: `${p.actor} assigned ${p.count} callbacks to you`,
-    text: `You now make these callbacks promised by ${p.agent}:\n${(p.times ?? []).map((t) => `- ${t}`).join('\n')}\n\n${p.link}\n`,
-  }),
+  'callbacks-assigned': (p) =>
+    p.handback === 'returned'
+      ? {
+          subject: `${p.count} callbacks are back with you`,
+          text: `Welcome back: the ${p.count} callbacks covered while you were away are yours again.\n\n${p.link}\n`,
+        }
+      : p.handback === 'released'
+        ? {
+            subject: `${p.count} callbacks went back to ${p.agent}`,
+            text: `${p.agent} is back: the ${p.count} callbacks you covered went back.\n\n${p.link}\n`,
+          }
+        : {
+            subject: `${p.actor} assigned ${p.count} callbacks to you`,
+            text: `You now make these callbacks promised by ${p.agent}:\n${(p.times ?? []).map((t) => `- ${t}`).join('\n')}\n\n${p.link}\n`,
+          },
   'handover-blocked': (p) => ({
     subject: `${p.escalation ? 'Still blocked' : 'Blocked'}: the handover of ${p.agent} waits for lead sources`,
     text:
@@ -45,10 +58,21 @@ const ja: Record<NotificationKind, Render> = {
     subject: `${p.actor}さんが${p.count}名の顧客の担当をあなたに変更しました`,
     text: `${p.actor}さんが${p.count}名の顧客の担当をあなたに変更しました（${p.agent}さんからの引き継ぎ）。\n\n${p.link}\n`,
   }),
-  'callbacks-assigned': (p) => ({
-    subject: `${p.actor}さんが${p.count}件の折り返し電話をあなたに割り当てました`,
-    text: `${p.agent}さんが約束した次の折り返し電話をお願いします：\n${(p.times ?? []).map((t) => `・${t}`).join('\n')}\n\n${p.link}\n`,
-  }),
+  'callbacks-assigned': (p) =>
+    p.handback === 'returned'
+      ? {
+          subject: `${p.count}件の折り返し電話があなたに戻りました`,
+          text: `おかえりなさい。不在中に代行されていた${p.count}件の折り返し電話があなたの担当に戻りました。\n\n${p.link}\n`,
+        }
+      : p.handback === 'released'
+        ? {
+            subject: `${p.count}件の折り返し電話が${p.agent}さんに戻りました`,
+            text: `${p.agent}さんが戻ったため、代行していた${p.count}件の折り返し電話は${p.agent}さんの担当に戻りました。\n\n${p.link}\n`,
+          }
+        : {
+            subject: `${p.actor}さんが${p.count}件の折り返し電話をあなたに割り当てました`,
+            text: `${p.agent}さんが約束した次の折り返し電話をお願いします：\n${(p.times ?? []).map((t) => `・${t}`).join('\n')}\n\n${p.link}\n`,
+          },
   'handover-blocked': (p) => ({
     subject: `${p.escalation ? '【再通知】' : ''}${p.agent}さんの引き継ぎがリードソースの設定待ちで止まっています`,
     text:

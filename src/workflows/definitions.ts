@@ -6,4 +6,7 @@ export const stateQuery = defineQuery<HandoverState>('state');
 /** Re-check `blockedBy` now instead of at the next interval. */
 export const recheckSignal = defineSignal('recheck');
 
+/** The agent a cover stands in for is `active` again: its callbacks go back now. */
+export const agentReturnedSignal = defineSignal('agentReturned');
+
 export const HANDOVER_WORKFLOW = 'handoverWorkflow';

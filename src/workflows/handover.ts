@@ -22,7 +22,7 @@ import type { NotifyEvent } from '../activities/notifications';
 import type { HandoverSummaryJson } from '../db/schema';
 import { type HandoverInput, type HandoverPhase, type HandoverState, KIND_TRAITS } from '../domain/handover';
 import { HandoverStatusKey } from '../temporal/search-attributes';
-import { recheckSignal, stateQuery } from './definitions';
+import { agentReturnedSignal, recheckSignal, stateQuery } from './definitions';
 
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -60,6 +60,10 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
   setHandler(stateQuery, () => state);
   setHandler(recheckSignal, () => {
     recheckRequested = true;
+  });
+  let agentReturned = false;
+  setHandler(agentReturnedSignal, () => {
+    agentReturned = true;
   });
 
   const setStatus = (status: HandoverState['status']) => {
@@ -139,6 +143,15 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     enter('finishing');
     compensations.unshift(() => steps.releaseAgent(id));
     await steps.finish(id);
+
+    if (input.cover) {
+      // A cover: the callbacks stay with the cover until `until` or the agent's return, then go back.
+      enter('waiting');
+      const { waitMs } = await steps.coverWait(id);
+      await condition(() => agentReturned, waitMs);
+      state.progress.reverted = (await steps.handBack(id)).handedBack;
+      await notify('handed-back');
+    }
 
     const summary = await steps.settle(id, { status: 'completed' });
     enter('done');

@@ -22,18 +22,80 @@ export const Options = Type.Object(
   { additionalProperties: false },
 );
 
+const common = {
+  reason: Type.Optional(Type.String({ maxLength: 1000 })),
+  options: Type.Optional(Options),
+};
+
 export const OffboardBody = Type.Object(
+  { kind: Type.Literal('offboard'), agentId: Id, to: Successor, ...common },
   {
-    kind: Type.Literal('offboard'),
-    agentId: Id,
-    to: Successor,
-    reason: Type.Optional(Type.String({ maxLength: 1000 })),
-    options: Type.Optional(Options),
+    additionalProperties: false,
+    title: 'Offboard',
+    examples: [{ kind: 'offboard', agentId: 'agent-1', to: { agentId: 'agent-2' } }],
   },
-  { additionalProperties: false },
 );
 
-export const HandoverBody = OffboardBody;
+export const TransferBody = Type.Object(
+  {
+    kind: Type.Literal('transfer'),
+    agentId: Id,
+    toOfficeId: Id,
+    customers: Type.Union([Type.Literal('move'), Type.Literal('stay')]),
+    to: Type.Optional(Successor),
+    ...common,
+  },
+  {
+    additionalProperties: false,
+    title: 'Transfer',
+    examples: [
+      { kind: 'transfer', agentId: 'agent-1', toOfficeId: 'office-2', customers: 'stay', to: { agentId: 'agent-2' } },
+    ],
+  },
+);
+
+/** Up to 100,000 customer IDs: they are kept in the database, never in the workflow. */
+export const ReassignCustomersBody = Type.Object(
+  {
+    kind: Type.Literal('reassign-customers'),
+    from: Type.Union([
+      Type.Object({ agentId: Id }, { additionalProperties: false }),
+      Type.Object({ customerIds: Type.Array(Id, { minItems: 1, maxItems: 100_000 }) }, { additionalProperties: false }),
+    ]),
+    to: Successor,
+    ...common,
+  },
+  {
+    additionalProperties: false,
+    title: 'Reassign customers',
+    examples: [{ kind: 'reassign-customers', from: { customerIds: ['c-1', 'c-2'] }, to: { unassign: true } }],
+  },
+);
+
+export const ReassignCallbacksBody = Type.Object(
+  {
+    kind: Type.Literal('reassign-callbacks'),
+    fromAgentId: Id,
+    to: Successor,
+    window: Type.Optional(
+      Type.Object(
+        { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
+        { additionalProperties: false },
+      ),
+    ),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    ...common,
+  },
+  {
+    additionalProperties: false,
+    title: 'Reassign callbacks (cover with `until`)',
+    examples: [
+      { kind: 'reassign-callbacks', fromAgentId: 'agent-1', to: { agentId: 'agent-2' }, until: '2026-12-01T09:00:00Z' },
+    ],
+  },
+);
+
+export const HandoverBody = Type.Union([OffboardBody, TransferBody, ReassignCustomersBody, ReassignCallbacksBody]);
 export type HandoverBodyT = Static<typeof HandoverBody>;
 
 const Counts = Type.Record(Type.String(), Type.Integer());

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
 import type { Agent as AgentRow, Database } from '../../db/schema';
+import { agentReturnedSignal } from '../../workflows/definitions';
 import { requireAnyAdmin, scopeOffice, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
 import { hashToken, newToken, requireAdminOf } from '../auth';
@@ -54,7 +55,24 @@ const agentsWithCount = (db: Kysely<Database>) =>
         .as('customer_count'),
     );
 
-export async function agentRoutes(app: App, { db }: ApiDeps) {
+export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
+  /** The agent is back: covers of its callbacks hand them back now instead of at `until`. */
+  async function endCovers(agentId: string) {
+    const covers = await db
+      .selectFrom('handovers')
+      .select('id')
+      .where('agent_id', '=', agentId)
+      .where('kind', '=', 'reassign-callbacks')
+      .where('status', '=', 'running')
+      .execute();
+    for (const cover of covers) {
+      await temporal.workflow
+        .getHandle(cover.id)
+        .signal(agentReturnedSignal)
+        .catch(() => undefined); // already over: nothing to hand back
+    }
+  }
+
   app.post(
     '/v1/agents',
     {
@@ -169,6 +187,7 @@ export async function agentRoutes(app: App, { db }: ApiDeps) {
           `agent ${id} is ${now.status}; only a handover changes the status of a leaving or offboarded agent`,
         );
       }
+      if (request.body.status === 'active' && current.status === 'absent') await endCovers(id);
       return toAgent(await agentsWithCount(db).where('agents.id', '=', id).executeTakeFirstOrThrow());
     },
   );

@@ -1,0 +1,77 @@
+/** Reading handovers: the settled row, or the workflow's live state while it runs. */
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Handover } from '../../db/schema';
+import type { HandoverState } from '../../domain/handover';
+import { stateQuery } from '../../workflows/definitions';
+import type { ApiDeps } from '../app';
+import type { Actor } from '../auth';
+import { forbidden, notFound } from '../problem';
+import type { HandoverViewT } from './schemas';
+
+export const RUNNING = ['running', 'blocked'] as const;
+export const isRunning = (status: string) => RUNNING.includes(status as (typeof RUNNING)[number]);
+
+/** The row for a caller allowed to see it: the org admin or an admin of the handover's office. */
+export async function loadForAdmin(deps: ApiDeps, actor: Actor, id: string): Promise<Handover> {
+  const row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', id).executeTakeFirst();
+  if (actor.kind !== 'org-admin' && (!row || actor.agent.role !== 'admin' || actor.agent.office_id !== row.office_id)) {
+    throw forbidden(`you may not see or act on handover ${id}`);
+  }
+  if (!row) throw notFound(`handover ${id} does not exist`);
+  return row;
+}
+
+/** The API's Handover: live state from the workflow while it runs, the settled row afterwards. */
+export async function view(deps: ApiDeps, row: Handover, live = true): Promise<HandoverViewT> {
+  let state: HandoverState = {
+    status: row.status,
+    phase: row.phase,
+    blockedBy: [],
+    progress: { planned: 0, moved: 0, reverted: 0 },
+  };
+  if (live && isRunning(row.status)) {
+    state = (await liveState(deps, row.id)) ?? state;
+  } else if (row.summary) {
+    const s = row.summary;
+    const moved = s.customers + s.records + s.callbacks;
+    state.progress = { planned: moved, moved, reverted: 0 };
+  }
+  const ui = deps.config.temporalUiUrl;
+  return {
+    id: row.id,
+    kind: row.kind,
+    agentId: row.agent_id,
+    status: state.status,
+    phase: state.phase,
+    blockedBy: state.blockedBy,
+    progress: state.progress,
+    summary: row.summary,
+    error: row.error,
+    createdAt: row.created_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    links: {
+      self: `/v1/handovers/${row.id}`,
+      temporalUi: ui ? `${ui}/namespaces/${deps.config.temporalNamespace}/workflows/${row.id}` : '',
+    },
+  };
+}
+
+async function liveState(deps: ApiDeps, id: string): Promise<HandoverState | undefined> {
+  const handle = deps.temporal.workflow.getHandle(id);
+  try {
+    const [state, description] = await Promise.all([handle.query(stateQuery), handle.describe()]);
+    // While the move activity runs, its heartbeat carries how far it got.
+    for (const activity of description.raw.pendingActivities ?? []) {
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (!payload) continue;
+      const details = defaultPayloadConverter.fromPayload<{ changed?: number }>(payload);
+      if (activity.activityType?.name === 'move')
+        state.progress.moved = Math.max(state.progress.moved, details.changed ?? 0);
+      if (activity.activityType?.name === 'revert')
+        state.progress.reverted = Math.max(state.progress.reverted, details.changed ?? 0);
+    }
+    return state;
+  } catch {
+    return undefined; // no worker to answer the query right now: the row is the best we know
+  }
+}
