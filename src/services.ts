@@ -1,4 +1,5 @@
 /** The pieces `npm start`, `npm run worker` and `npm run api` are made of. */
+import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type App, buildApp } from './api/app';
@@ -14,7 +15,10 @@ export interface Running {
 export async function runWorker(config: Config, db: Db, address: string): Promise<Running> {
   const connection = await NativeConnection.connect({ address });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir });
-  const worker = await createHandoverWorker({ connection, db, mailer, config });
+  // A prebuilt bundle (WORKFLOW_BUNDLE_PATH) spares the worker webpack's memory at start.
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : undefined;
+  const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle });
   const running = worker.run();
   return {
     async stop() {

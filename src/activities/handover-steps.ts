@@ -11,7 +11,7 @@ import type { BlockingLeadSource, HandoverRequest } from '../domain/handover';
 import { KIND_TRAITS } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import { kindOf } from '../kinds';
-import { CONFLICT_AFTER_MOVE, type Direction, nextBatch, runBatch } from './ledger';
+import { CONFLICT_AFTER_MOVE, claimBatch, type Direction, runBatch } from './ledger';
 
 export interface Outcome {
   status: Extract<HandoverStatus, 'completed' | 'cancelled' | 'compensated' | 'failed'>;
@@ -39,7 +39,7 @@ export function handoverStepActivities(db: Db, batchSize: number) {
     for (;;) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
       const done = await db.transaction().execute(async (trx) => {
-        const rows = await nextBatch(trx, handoverId, direction, cursor, batchSize);
+        const rows = await claimBatch(trx, handoverId, direction, cursor, batchSize);
         if (rows.length === 0) return undefined;
         cursor = rows[rows.length - 1]!.seq;
         return runBatch(trx, handoverId, rows, direction, actor);

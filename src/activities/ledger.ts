@@ -42,7 +42,7 @@ export async function runBatch(
   direction: Direction,
   actor: string,
 ): Promise<number> {
-  const done: number[] = [];
+  let done = 0;
   const refused: number[] = [];
   for (const group of groupBy(rows)) {
     const { entity, field } = group[0]!;
@@ -59,7 +59,10 @@ export async function runBatch(
       where t.id = b.id and t.${sql.ref(field)} is not distinct from b.expected ${onlyOpen}
       returning t.id`.execute(trx);
     const changedIds = new Set(changed.rows.map((r) => r.id));
-    for (const r of group) (changedIds.has(r.entity_id) ? done : refused).push(r.seq);
+    for (const r of group) {
+      if (changedIds.has(r.entity_id)) done++;
+      else refused.push(r.seq);
+    }
 
     const historyField = entity === 'customer' ? HISTORY_FIELD[field] : undefined;
     if (historyField && changedIds.size > 0) {
@@ -74,15 +77,13 @@ export async function runBatch(
       );
     }
   }
-  const stamp = direction === 'apply' ? sql.ref('applied_at') : sql.ref('reverted_at');
-  if (done.length) {
-    await sql`update handover_moves set ${stamp} = now() where seq = any(${done}::bigint[])`.execute(trx);
-  }
   if (refused.length) {
+    // claimBatch stamped every row; a refused one is unstamped and says why.
     const why = direction === 'apply' ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE;
-    await sql`update handover_moves set conflict = ${why} where seq = any(${refused}::bigint[])`.execute(trx);
+    await sql`update handover_moves set ${stampOf(direction)} = null, conflict = ${why}
+      where seq = any(${refused}::bigint[])`.execute(trx);
   }
-  return done.length;
+  return done;
 }
 
 function groupBy(rows: LedgerRow[]): LedgerRow[][] {
@@ -96,30 +97,31 @@ function groupBy(rows: LedgerRow[]): LedgerRow[][] {
   return [...groups.values()];
 }
 
-/** The next batch to apply (ascending) or revert (descending), after `cursor`. */
-export async function nextBatch(
+const stampOf = (direction: Direction) => (direction === 'apply' ? sql.ref('applied_at') : sql.ref('reverted_at'));
+
+/**
+ * Claims the next batch to apply (ascending seq) or revert (descending) after `cursor`: stamps it
+ * applied/reverted and returns it, in one pass over the ledger rows. The rows are locked first, so
+ * a second attempt of the same activity (a heartbeat timeout while a batch waits on a row lock)
+ * waits for the first and then skips its rows instead of seeing them as conflicts.
+ */
+export async function claimBatch(
   trx: Transaction<Database>,
   handoverId: string,
   direction: Direction,
   cursor: number | undefined,
   size: number,
 ): Promise<LedgerRow[]> {
-  let query = trx
-    .selectFrom('handover_moves')
-    .select(['seq', 'entity', 'entity_id', 'field', 'from_value', 'to_value'])
-    .where('handover_id', '=', handoverId)
-    .where('conflict', 'is', null)
-    // Locked, so a second attempt of the same activity (a heartbeat timeout while a batch waits on
-    // a row lock) waits for the first and then sees its rows as done, instead of as conflicts.
-    .forUpdate()
-    .limit(size);
-  if (direction === 'apply') {
-    query = query.where('applied_at', 'is', null).orderBy('seq', 'asc');
-    if (cursor !== undefined) query = query.where('seq', '>', String(cursor));
-  } else {
-    query = query.where('applied_at', 'is not', null).where('reverted_at', 'is', null).orderBy('seq', 'desc');
-    if (cursor !== undefined) query = query.where('seq', '<', String(cursor));
-  }
-  const rows = await query.execute();
-  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+  const next =
+    direction === 'apply'
+      ? sql`applied_at is null and seq > ${cursor ?? 0} order by seq asc`
+      : sql`applied_at is not null and reverted_at is null and seq < ${cursor ?? Number.MAX_SAFE_INTEGER} order by seq desc`;
+  const { rows } = await sql<LedgerRow>`
+    update handover_moves set ${stampOf(direction)} = now()
+    where seq in (select seq from handover_moves where handover_id = ${handoverId} and conflict is null and ${next}
+                  limit ${size} for update)
+    returning seq, entity, entity_id, field, from_value, to_value`.execute(trx);
+  return rows
+    .map((r) => ({ ...r, seq: Number(r.seq) }))
+    .sort((a, b) => (direction === 'apply' ? a.seq - b.seq : b.seq - a.seq));
 }

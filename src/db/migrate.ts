@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import * as initial from './migrations/0001_initial';
+import * as ledgerFillfactor from './migrations/0002_ledger_fillfactor';
 
 // Migrations listed in code (not read from a folder) so they bundle and run the same everywhere.
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_ledger_fillfactor': ledgerFillfactor,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema

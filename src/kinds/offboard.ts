@@ -30,7 +30,7 @@ export async function validateOffboard(db: Db, request: OffboardRequest, handove
  */
 export function planOffboard(db: Db, handoverId: string, request: OffboardRequest): Promise<number> {
   const { agentId, to } = request;
-  return planInTransaction(db, async (trx) => [
+  return planInTransaction(db, handoverId, async (trx) => [
     await planCustomerOwners(trx, handoverId, sources.customersOwnedBy(agentId), to),
     await planRecordsFollowingCustomers(trx, handoverId),
     await planEntities(trx, handoverId, 'record', 'assignee_id', sources.openRecordsAssignedTo(agentId), cycleOver(to)),

@@ -14,6 +14,7 @@ type Target = (rn: RawBuilder<unknown>) => RawBuilder<string | null>;
 /** Runs `plan` in one transaction; returns how many ledger rows it added. */
 export async function planInTransaction(
   db: import('../db/connect').Db,
+  handoverId: string,
   plan: (trx: Trx) => Promise<Array<{ numAffectedRows?: bigint }>>,
 ): Promise<number> {
   // A preview runs the plan inside its own (rolled back) transaction.
@@ -23,12 +24,18 @@ export async function planInTransaction(
     // These statements read a whole book; hash joins are right for that whatever freshly loaded
     // tables' statistics say (a nested loop over unanalysed rows took minutes at 20,000 customers).
     await sql`set local enable_nestloop = off`.execute(trx);
+    // One plan at a time per handover (a retried attempt waits for a stuck one), so nothing is planned twice.
+    await sql`select id from handovers where id = ${handoverId} for update`.execute(trx);
     const results = await plan(trx);
     return results.reduce((sum, r) => sum + Number(r.numAffectedRows ?? 0), 0);
   }
 }
 
-/** Adds the moves of `entity.field` for the rows `source` yields as `(id, from_value)`; `target` picks each new value by rank. */
+/**
+ * Adds the moves of `entity.field` for the rows `source` yields as `(id, from_value)`; `target` picks
+ * each new value by rank. A row that already holds its new value (a listed customer already owned
+ * by the successor, or already without owner for `unassign`) is no move: no ledger row, no history.
+ */
 export function planEntities(
   trx: Trx,
   handoverId: string,
@@ -39,13 +46,14 @@ export function planEntities(
 ) {
   return sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
-    select ${handoverId}, ${entity}, id, ${field}, from_value, ${target(sql`rn`)}
-    from (select s.id, s.from_value, row_number() over (order by s.id) as rn
-          from (${source}) as s
-          where not exists (select 1 from handover_moves m where m.handover_id = ${handoverId}
-            and m.entity = ${entity} and m.field = ${field} and m.entity_id = s.id)) as planned
-    order by id
-    on conflict do nothing`.execute(trx);
+    select ${handoverId}, ${entity}, id, ${field}, from_value, to_value
+    from (select id, from_value, ${target(sql`rn`)} as to_value
+          from (select s.id, s.from_value, row_number() over (order by s.id) as rn
+                from (${source}) as s
+                where not exists (select 1 from handover_moves m where m.handover_id = ${handoverId}
+                  and m.entity = ${entity} and m.field = ${field} and m.entity_id = s.id)) as ranked) as planned
+    where to_value is distinct from from_value
+    order by id`.execute(trx);
 }
 
 /** Customers' new owners: ranges for least-loaded (exact split), a cycle over the pool otherwise. */
@@ -71,8 +79,9 @@ export function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
     from handover_moves m
     join customer_records r on r.customer_id = m.entity_id and r.assignee_id = m.from_value and r.status = 'open'
     where m.handover_id = ${handoverId} and m.entity = 'customer' and m.field = 'owner_id'
-    order by m.seq, r.id
-    on conflict do nothing`.execute(trx);
+      and not exists (select 1 from handover_moves p where p.handover_id = ${handoverId}
+        and p.entity = 'record' and p.field = 'assignee_id' and p.entity_id = r.id)
+    order by m.seq, r.id`.execute(trx);
 }
 
 export const cycleOver =

@@ -33,9 +33,8 @@ export async function validateReassignCustomers(
   const found = rows.reduce((sum, r) => sum + Number(r.count), 0);
   if (found < ids.length) {
     const { rows: missing } = await sql<{ id: string }>`
-      select id from unnest(${ids}::text[]) as id where not exists (select 1 from customers c where c.id = id) limit 5`.execute(
-      db,
-    );
+      select u.id from unnest(${ids}::text[]) as u(id)
+      where not exists (select 1 from customers c where c.id = u.id) limit 5`.execute(db);
     throw new Refusal(
       422,
       `${ids.length - found} of the customers do not exist (e.g. ${missing.map((m) => m.id).join(', ')})`,
@@ -57,7 +56,7 @@ export async function validateReassignCustomers(
 export function planReassignCustomers(db: Db, handoverId: string, request: ReassignCustomersRequest) {
   const source =
     'agentId' in request.from ? sources.customersOwnedBy(request.from.agentId) : sources.customersListedIn(handoverId);
-  return planInTransaction(db, async (trx) => [
+  return planInTransaction(db, handoverId, async (trx) => [
     await planCustomerOwners(trx, handoverId, source, request.to),
     await planRecordsFollowingCustomers(trx, handoverId),
   ]);
@@ -83,7 +82,7 @@ export async function validateReassignCallbacks(
 
 export function planReassignCallbacks(db: Db, handoverId: string, request: ReassignCallbacksRequest) {
   const source = sources.callbacksOf(request.fromAgentId, request.window);
-  return planInTransaction(db, async (trx) => [
+  return planInTransaction(db, handoverId, async (trx) => [
     await planEntities(trx, handoverId, 'callback', 'assignee_id', source, cycleOver(request.to)),
   ]);
 }

@@ -40,7 +40,7 @@ export async function validateTransfer(db: Db, request: TransferRequest, handove
 
 export function planTransfer(db: Db, handoverId: string, request: TransferRequest): Promise<number> {
   const { agentId, toOfficeId } = request;
-  return planInTransaction(db, async (trx) => {
+  return planInTransaction(db, handoverId, async (trx) => {
     const steps = [];
     if (request.customers === 'move') {
       steps.push(

@@ -186,7 +186,17 @@ export async function start(
   const replay = idempotencyKey ? await byIdempotencyKey(deps, actor, idempotencyKey, hash) : undefined;
   if (replay) return { status: 200, handover: await view(deps, replay) };
 
-  const scope = await check(deps, actor, request);
+  let scope: Scope;
+  try {
+    scope = await check(deps, actor, request);
+  } catch (err) {
+    // A concurrent request with the same key may have started it since we looked (its agent now
+    // has a running handover, or is `leaving`): the key answers that handover, not a refusal.
+    const raced =
+      idempotencyKey && err instanceof Problem ? await byIdempotencyKey(deps, actor, idempotencyKey, hash) : undefined;
+    if (raced) return { status: 200, handover: await view(deps, raced) };
+    throw err;
+  }
   const id = `handover-${randomUUID()}`;
   try {
     await deps.db

@@ -30,7 +30,12 @@ export async function view(deps: ApiDeps, row: Handover, live = true): Promise<H
     progress: { planned: 0, moved: 0, reverted: 0 },
   };
   if (live && isRunning(row.status)) {
-    state = (await liveState(deps, row.id)) ?? state;
+    const current = await liveState(deps, row.id);
+    if (current && !isRunning(current.status)) {
+      // It settled after we read the row (the workflow writes the row before it says so): the row has the summary now.
+      row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    }
+    state = current ?? state;
   } else if (row.summary) {
     const s = row.summary;
     const moved = s.customers + s.records + s.callbacks;

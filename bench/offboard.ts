@@ -1,0 +1,285 @@
+/**
+ * `npm run bench`: offboards an agent with N customers through the HTTP API with the real worker
+ * (in its own process) on a Temporal dev server, and compares it with the floor — plain UPDATEs
+ * reaching the same owners on an identical copy of the data. See the README's performance section.
+ *   --customers N (100000) --records-per-customer R (3) --callbacks C (N/20) --api-load
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { buildApp } from '../src/api/app';
+import { loadConfig } from '../src/config';
+import { createDb, type Db } from '../src/db/connect';
+import { migrateToLatest } from '../src/db/migrate';
+import { startDevServer } from '../src/temporal/dev-server';
+import { seedLeaver, seedOffice } from './seed';
+
+const { values: opts } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '100000' },
+    'records-per-customer': { type: 'string', default: '3' },
+    callbacks: { type: 'string' },
+    'api-load': { type: 'boolean', default: false },
+  },
+});
+const N = Number(opts.customers);
+const R = Number(opts['records-per-customer']);
+const C = opts.callbacks !== undefined ? Number(opts.callbacks) : Math.floor(N / 20);
+const ADMIN_TOKEN = 'bench-admin';
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbUrl = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function admin(statement: string) {
+  const client = new pg.Client({ connectionString: dbUrl('postgres') });
+  await client.connect();
+  await client.query(statement).finally(() => client.end());
+}
+
+function bar(label: string, done: number, total: number) {
+  const width = 30;
+  const filled = total ? Math.min(width, Math.round((done / total) * width)) : 0;
+  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}   `);
+}
+
+const name = `handover_bench_${randomBytes(3).toString('hex')}`;
+const floorName = `${name}_floor`;
+const temporal = await startDevServer({ log });
+let worker: ChildProcess | undefined;
+let db: Db | undefined;
+try {
+  // Seed the bench database.
+  await admin(`CREATE DATABASE "${name}"`);
+  db = createDb(dbUrl(name), 4);
+  await migrateToLatest(db);
+  log(
+    `seeding ${N} customers × ${R} records, ${C} callbacks (twice: the move and the revert), and a 100-customer agent…`,
+  );
+  let seeded = Date.now();
+  const big = await seedOffice(db, 'big');
+  bar('seed', 0, 3);
+  const bigLeaver = await seedLeaver(db, big.officeId, 'big', N, R, C);
+  bar('seed', 1, 3);
+  const rev = await seedOffice(db, 'revert');
+  const revLeaver = await seedLeaver(db, rev.officeId, 'revert', N, R, C);
+  bar('seed', 2, 3);
+  const small = await seedOffice(db, 'small');
+  const smallLeaver = await seedLeaver(db, small.officeId, 'small', 100, R, 5);
+  bar('seed', 3, 3);
+  log(`\nseeded in ${((Date.now() - seeded) / 1000).toFixed(1)}s`);
+  await db.destroy();
+
+  // The floor, on an identical copy: one plain UPDATE per table reaching the same final owners.
+  await admin(`CREATE DATABASE "${floorName}" TEMPLATE "${name}"`);
+  const floorDb = createDb(dbUrl(floorName), 1);
+  seeded = Date.now();
+  await floorDb.transaction().execute(async (trx) => {
+    await sql`update customers c set owner_id = (${big.pool}::text[])[((x.rn - 1) % 3) + 1], updated_at = now()
+      from (select id, row_number() over (order by id) as rn from customers where owner_id = ${bigLeaver}) x
+      where c.id = x.id`.execute(trx);
+    await sql`update customer_records r set assignee_id = c.owner_id, updated_at = now() from customers c
+      where c.id = r.customer_id and r.assignee_id = ${bigLeaver} and r.status = 'open'`.execute(trx);
+    await sql`update callbacks cb set assignee_id = (${big.pool}::text[])[((x.rn - 1) % 3) + 1], updated_at = now()
+      from (select id, row_number() over (order by id) as rn from callbacks where assignee_id = ${bigLeaver} and ends_at > now()) x
+      where cb.id = x.id`.execute(trx);
+  });
+  const floorSeconds = (Date.now() - seeded) / 1000;
+  await floorDb.destroy();
+
+  // The real worker in its own process; the API in this one.
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url)),
+    logger: { error: log, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
+  });
+  const bundlePath = join(tmpdir(), `${name}-workflows.js`);
+  await writeFile(bundlePath, bundle.code);
+  const env = {
+    DATABASE_URL: dbUrl(name),
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    ADMIN_TOKEN,
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+  };
+  worker = fork('bench/worker.ts', [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker!.once('message', () => resolve());
+    worker!.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+  });
+  db = createDb(dbUrl(name), 10);
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const config = loadConfig({ ...env, PORT: '0' });
+  const app = await buildApp({ db, config, temporal: client, temporalReady: async () => true });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: the bench reads a few fields of the API's answers
+    const json: any = await res.json();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const offboard = (agentId: string, pool: string[]) =>
+    call('POST', '/v1/handovers', { kind: 'offboard', agentId, to: { pool, strategy: 'round-robin' } });
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  async function until(id: string, done: (h: any) => boolean, label?: string) {
+    for (;;) {
+      const h = await call('GET', `/v1/handovers/${id}`);
+      if (label) bar(label, h.progress.moved, h.progress.planned);
+      if (done(h)) return h;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const historyLength = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+  /** Seconds spent in each activity, from the workflow history (scheduled → completed). */
+  async function stepTimes(id: string) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const scheduled = new Map<number, { name: string; at: number }>();
+    const times: Record<string, number> = {};
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(Number(e.eventId), { name: s.activityType?.name ?? '?', at: at(e) });
+      const done = e.activityTaskCompletedEventAttributes;
+      const from = done && scheduled.get(Number(done.scheduledEventId));
+      if (from) times[from.name] = round((times[from.name] ?? 0) + at(e) - from.at);
+    }
+    return times;
+  }
+  const finished = (h: { status: string }) => !['running', 'blocked'].includes(h.status);
+
+  // The small one first: its history length is the yardstick.
+  const smallRun = await offboard(smallLeaver, small.pool);
+  await until(smallRun.id, finished);
+  const historyEventsSmall = await historyLength(smallRun.id);
+
+  // The big one.
+  const started = Date.now();
+  const bigRun = await offboard(bigLeaver, big.pool);
+  const bigDone = await until(bigRun.id, finished, 'move');
+  const seconds = (Date.now() - started) / 1000;
+  log('');
+  if (bigDone.status !== 'completed') throw new Error(`the big offboard ended ${bigDone.status}: ${bigDone.error}`);
+  const entities = bigDone.summary.customers + bigDone.summary.records + bigDone.summary.callbacks;
+  const historyEvents = await historyLength(bigRun.id);
+  log(`steps (s): ${JSON.stringify(await stepTimes(bigRun.id))}`);
+
+  // The revert: an identical handover cancelled halfway through its moves.
+  const revRun = await offboard(revLeaver, rev.pool);
+  await until(
+    revRun.id,
+    (h) => finished(h) || (h.progress.planned > 0 && h.progress.moved >= h.progress.planned / 2),
+    'move',
+  );
+  const cancelled = Date.now();
+  await call('POST', `/v1/handovers/${revRun.id}/cancel`);
+  const revDone = await until(revRun.id, finished);
+  const revertSeconds = (Date.now() - cancelled) / 1000;
+  const { reverted } = (
+    await sql<{
+      reverted: number;
+    }>`select count(reverted_at) as reverted from handover_moves where handover_id = ${revRun.id}`.execute(db)
+  ).rows[0]!;
+  log(`\nrevert: ${revDone.status}, ${reverted} entities reverted`);
+
+  const peakWorkerRssMb = peakRss(worker.pid!);
+
+  let apiLoad: Record<string, number> | undefined;
+  if (opts['api-load']) apiLoad = await runApiLoad(db, call, until);
+
+  await app.close();
+  await connection.close();
+  const result = {
+    customers: N,
+    entities,
+    seconds: round(seconds),
+    entitiesPerSecond: Math.round(entities / seconds),
+    revertSeconds: round(revertSeconds),
+    revertedEntities: Number(reverted),
+    revertEntitiesPerSecond: Math.round(Number(reverted) / revertSeconds),
+    historyEvents,
+    historyEventsSmall,
+    peakWorkerRssMb,
+    floorSeconds: round(floorSeconds),
+    ratioToFloor: round(seconds / floorSeconds),
+    ...(apiLoad ? { apiLoad } : {}),
+  };
+  console.log(`
+| measure | value |
+|---|---|
+| customers / entities moved | ${N} / ${entities} |
+| end to end (POST → completed) | ${result.seconds} s (${result.entitiesPerSecond} entities/s) |
+| floor (plain UPDATEs, same data) | ${result.floorSeconds} s (ratio ${result.ratioToFloor}) |
+| revert of ${reverted} entities | ${result.revertSeconds} s (${result.revertEntitiesPerSecond} entities/s) |
+| history events (N=${N} / N=100) | ${historyEvents} / ${historyEventsSmall} |
+| peak worker RSS | ${peakWorkerRssMb} MB |${
+    apiLoad
+      ? `\n| 200 concurrent POSTs: p50 / p99 | ${apiLoad.p50Ms} ms / ${apiLoad.p99Ms} ms |\n| until all 200 completed | ${apiLoad.allCompletedSeconds} s |`
+      : ''
+  }`);
+  console.log(JSON.stringify(result));
+} finally {
+  worker?.kill('SIGTERM');
+  await db?.destroy().catch(() => undefined);
+  await temporal.stop();
+  await admin(`DROP DATABASE IF EXISTS "${floorName}" WITH (FORCE)`).catch(() => undefined);
+  await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+}
+
+function round(x: number) {
+  return Math.round(x * 100) / 100;
+}
+
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/** 200 small agents offboarded at once: latency of each POST, and time until all are done. */
+async function runApiLoad(
+  db: Db,
+  call: (method: string, path: string, body?: unknown) => Promise<{ id: string }>,
+  until: (id: string, done: (h: { status: string }) => boolean) => Promise<unknown>,
+) {
+  const office = await seedOffice(db, 'load');
+  const agents: string[] = [];
+  for (let i = 0; i < 200; i++) agents.push(await seedLeaver(db, office.officeId, `load${i}`, 5, 1, 0));
+  const started = Date.now();
+  const latencies: number[] = [];
+  const runs = await Promise.all(
+    agents.map(async (agentId) => {
+      const t = Date.now();
+      const run = await call('POST', '/v1/handovers', {
+        kind: 'offboard',
+        agentId,
+        to: { pool: office.pool, strategy: 'least-loaded' },
+      });
+      latencies.push(Date.now() - t);
+      return run;
+    }),
+  );
+  await Promise.all(runs.map((run) => until(run.id, (h) => !['running', 'blocked'].includes(h.status))));
+  latencies.sort((a, b) => a - b);
+  return {
+    p50Ms: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+    allCompletedSeconds: round((Date.now() - started) / 1000),
+  };
+}
