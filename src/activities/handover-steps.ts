@@ -147,12 +147,15 @@ export function handoverStepActivities(db: Db, batchSize: number) {
       return { reverted, conflicts: Number(conflicts) };
     },
 
-    /** How long a cover waits: until its `until` (the clock is read here, not in the workflow). */
-    async coverWait(handoverId: string): Promise<{ waitMs: number }> {
+    /** Milliseconds until `at` (the clock is read here, not in the workflow); 0 when it has passed. */
+    async msUntil(at: string): Promise<number> {
+      return Math.max(0, Date.parse(at) - Date.now());
+    },
+
+    /** The `until` of a cover, from its request. */
+    async coverUntil(handoverId: string): Promise<string> {
       const handover = await load(handoverId, 'waiting');
-      const until =
-        'until' in handover.request && handover.request.until ? Date.parse(handover.request.until) : Date.now();
-      return { waitMs: Math.max(0, until - Date.now()) };
+      return ('until' in handover.request && handover.request.until) || new Date().toISOString();
     },
 
     /**

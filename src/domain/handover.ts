@@ -16,6 +16,8 @@ export const DEFAULT_OPTIONS: HandoverOptions = { recheckIntervalSeconds: 300, e
 interface Common {
   reason?: string;
   options?: Partial<HandoverOptions>;
+  /** When the handover may begin (HR systems send it ahead); it waits on a durable timer until then. */
+  effectiveAt?: string;
 }
 
 export interface OffboardRequest extends Common {
@@ -76,6 +78,8 @@ export interface HandoverInput {
   options: HandoverOptions;
   /** A cover (`reassign-callbacks` with `until`): after finishing, wait, then hand the callbacks back. */
   cover: boolean;
+  /** Wait until then before validating (phase `waiting`). */
+  effectiveAt?: string;
 }
 
 export interface BlockingLeadSource {

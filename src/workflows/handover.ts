@@ -93,14 +93,16 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     let escalationDue = false;
     const escalationTimer = new CancellationScope();
     escalationTimer
-      .run(() => sleep(options.escalateAfterSeconds * 1000))
+      .run(() => sleep(options.escalateAfterSeconds * 1000, { summary: 'escalate to the office admins' }))
       .then(() => {
         escalationDue = true;
       })
       .catch(() => undefined);
     let escalated = false;
     while (state.blockedBy.length > 0) {
-      await condition(() => recheckRequested || (escalationDue && !escalated), options.recheckIntervalSeconds * 1000);
+      await condition(() => recheckRequested || (escalationDue && !escalated), options.recheckIntervalSeconds * 1000, {
+        summary: 'recheck the blocking lead sources',
+      });
       recheckRequested = false; // consumed only now: a recheck sent while we mailed the admins is not lost
       state.blockedBy = await steps.findBlockers(id);
       if (state.blockedBy.length > 0 && escalationDue && !escalated) {
@@ -115,6 +117,12 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
   const compensations: Array<() => Promise<unknown>> = [];
   let movesBegan = false;
   try {
+    if (input.effectiveAt) {
+      // Nothing is touched before the effective time; a cancel meanwhile just ends it.
+      enter('waiting');
+      await sleep(await steps.msUntil(input.effectiveAt), { summary: `wait until effectiveAt ${input.effectiveAt}` });
+    }
+    enter('validating');
     compensations.unshift(() => steps.releaseAgent(id));
     await steps.validate(id);
 
@@ -147,8 +155,10 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     if (input.cover) {
       // A cover: the callbacks stay with the cover until `until` or the agent's return, then go back.
       enter('waiting');
-      const { waitMs } = await steps.coverWait(id);
-      await condition(() => agentReturned, waitMs);
+      const until = await steps.coverUntil(id);
+      await condition(() => agentReturned, await steps.msUntil(until), {
+        summary: `cover until ${until} or the agent's return`,
+      });
       state.progress.reverted = (await steps.handBack(id)).handedBack;
       await notify('handed-back');
     }

@@ -140,4 +140,44 @@ describe('offboard blocked on lead sources', () => {
     );
     expect((await waitForStatus(api, again.id, ['completed', 'failed'])).status).toBe('completed');
   });
+
+  test('effectiveAt: waits on a durable timer (phase waiting, nothing touched), then runs; cancellable meanwhile', async () => {
+    const { api, db } = env;
+    const office = await seedOffice(db);
+    const leaver = await seedAgent(db, office);
+    const successor = await seedAgent(db, office);
+    await seedBook(db, office, leaver, 3, 0);
+    const effectiveAt = new Date(Date.now() + 3000).toISOString();
+    const started = expectStatus(
+      await api.call('POST', '/v1/handovers', {
+        kind: 'offboard',
+        agentId: leaver,
+        to: { agentId: successor },
+        effectiveAt,
+      }),
+      202,
+    );
+    const waiting = expectStatus(await api.call('GET', `/v1/handovers/${started.id}`), 200);
+    expect(waiting).toMatchObject({ status: 'running', phase: 'waiting' });
+    const agent = await db.selectFrom('agents').select('status').where('id', '=', leaver).executeTakeFirstOrThrow();
+    expect(agent.status).toBe('active');
+    const done = await waitForStatus(api, started.id, ['completed', 'failed']);
+    expect(done.status).toBe('completed');
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(effectiveAt));
+
+    const other = await seedAgent(db, office);
+    const later = expectStatus(
+      await api.call('POST', '/v1/handovers', {
+        kind: 'offboard',
+        agentId: other,
+        to: { agentId: successor },
+        effectiveAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+      202,
+    );
+    expectStatus(await api.call('POST', `/v1/handovers/${later.id}/cancel`), 202);
+    expect((await waitForStatus(api, later.id, ['cancelled', 'failed'])).status).toBe('cancelled');
+    const untouched = await db.selectFrom('agents').select('status').where('id', '=', other).executeTakeFirstOrThrow();
+    expect(untouched.status).toBe('active');
+  });
 });

@@ -25,6 +25,8 @@ export const Options = Type.Object(
 const common = {
   reason: Type.Optional(Type.String({ maxLength: 1000 })),
   options: Type.Optional(Options),
+  /** Extra to API.md: start later (the HR events' `effectiveAt`), waiting on a durable timer. */
+  effectiveAt: Type.Optional(Type.String({ format: 'date-time' })),
 };
 
 export const OffboardBody = Type.Object(

@@ -251,6 +251,7 @@ async function ensureStarted(deps: ApiDeps, row: Handover): Promise<void> {
     officeId: row.office_id,
     options: { ...DEFAULT_OPTIONS, ...request.options },
     cover: request.kind === 'reassign-callbacks' && request.until !== undefined,
+    ...(request.effectiveAt ? { effectiveAt: request.effectiveAt } : {}),
   };
   const attributes = [
     { key: HandoverKindKey, value: row.kind },
