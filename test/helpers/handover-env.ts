@@ -2,6 +2,8 @@
  * Everything a handover integration test runs on: its own database, a loopback SMTP server,
  * the shared Temporal dev server with a worker on a task queue of its own, and the API.
  */
+import { writeFile } from 'node:fs/promises';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
@@ -73,6 +75,7 @@ export async function createHandoverEnv(label: string, extraEnv: Record<string, 
       return handle;
     },
     async close() {
+      if (process.env.RECORD_HISTORIES) await recordHistories(label, database.db, temporal.client);
       for (const w of workers) await w.stop().catch(() => undefined);
       await api.app.close();
       await temporal.close();
@@ -175,4 +178,26 @@ export async function waitForStatus(api: TestApi, id: string, statuses: string[]
     },
     timeoutMs,
   );
+}
+
+/**
+ * `RECORD_HISTORIES=1 npx vitest run test/integration` keeps one finished history per (kind,
+ * status) of this file under test/fixtures/histories; test/integration/replay.test.ts replays them
+ * against the current workflow code, so a change that would break running handovers fails CI.
+ */
+async function recordHistories(label: string, db: Db, client: import('@temporalio/client').Client) {
+  const rows = await db
+    .selectFrom('handovers')
+    .select(['id', 'kind', 'status'])
+    .where('status', 'in', ['completed', 'cancelled', 'compensated', 'failed'])
+    .orderBy('created_at')
+    .execute();
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const key = `${label}-${row.kind}-${row.status}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const history = await client.workflow.getHandle(row.id).fetchHistory();
+    await writeFile(new URL(`../fixtures/histories/${key}.json`, import.meta.url), historyToJSON(history));
+  }
 }
