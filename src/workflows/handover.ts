@@ -12,6 +12,7 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -70,9 +71,22 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     if (state.status === status) return;
     state.status = status;
     upsertSearchAttributes([{ key: HandoverStatusKey, value: status }]);
+    showDetails();
   };
   const enter = (phase: HandoverPhase) => {
     state.phase = phase;
+    showDetails();
+  };
+  /** The live line under the workflow in the Temporal Web UI. */
+  const showDetails = () => {
+    const { planned, moved, reverted } = state.progress;
+    const blocked = state.blockedBy.map((b) => b.leadSourceKey).join(', ');
+    setCurrentDetails(
+      `**${state.status}** · ${state.phase}` +
+        (planned ? ` · moved ${moved} of ${planned}` : '') +
+        (reverted ? ` · reverted ${reverted}` : '') +
+        (blocked ? ` · blocked by lead sources: ${blocked}` : ''),
+    );
   };
   /** Mail never undoes a move: a notification that fails for good is recorded in the outbox and the saga goes on. */
   const notify = async (event: NotifyEvent) => {
@@ -174,18 +188,17 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     const outcome = await CancellationScope.nonCancellable(async () => {
       enter('compensating');
       let error: string | undefined = cancelled ? undefined : reason;
+      let compensated = true;
       try {
         for (const compensate of compensations) await compensate();
       } catch (compensationErr) {
+        compensated = false;
         error = `compensation could not finish (${failureMessage(compensationErr)}); check the move ledger of ${id}`;
       }
-      const status: Outcome['status'] = error?.startsWith('compensation')
-        ? 'failed'
-        : movesBegan
-          ? 'compensated'
-          : cancelled
-            ? 'cancelled'
-            : 'failed';
+      // cancelled: stopped before anything moved; compensated: moves began and were all undone.
+      let status: Outcome['status'] = cancelled ? 'cancelled' : 'failed';
+      if (!compensated) status = 'failed';
+      else if (movesBegan) status = 'compensated';
       await steps.settle(id, { status, error });
       enter('done');
       setStatus(status);
