@@ -208,6 +208,7 @@ export function handoverStepActivities(db: Db, batchSize: number) {
         .select(['to_value', (eb) => eb.fn.countAll<number>().as('count')])
         .where('handover_id', '=', handoverId)
         .where('entity', '=', 'customer')
+        .where('field', '=', 'owner_id')
         .where('applied_at', 'is not', null)
         .where('reverted_at', 'is', null)
         .where('to_value', 'is not', null)

@@ -64,6 +64,7 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
           .select(['entity', 'to_value', (eb) => eb.fn.countAll<number>().as('count')])
           .where('handover_id', '=', handover.id)
           .where('entity', 'in', ['customer', 'callback'])
+          .where('field', 'in', ['owner_id', 'assignee_id'])
           .where('applied_at', 'is not', null)
           .where('to_value', 'is not', null)
           .groupBy(['entity', 'to_value'])

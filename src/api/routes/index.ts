@@ -6,6 +6,7 @@ import { bulkCustomerRoutes } from './customers-bulk';
 import { handoverRoutes } from './handovers';
 import { healthRoutes } from './health';
 import { leadSourceRoutes } from './lead-sources';
+import { notificationSettingRoutes } from './notification-settings';
 import { officeRoutes } from './offices';
 import { recordRoutes } from './records';
 
@@ -19,4 +20,5 @@ export async function registerRoutes(app: App, deps: ApiDeps) {
   await bulkCustomerRoutes(app, deps);
   await recordRoutes(app, deps);
   await callbackRoutes(app, deps);
+  await notificationSettingRoutes(app, deps);
 }
