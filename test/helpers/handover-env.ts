@@ -2,11 +2,10 @@
  * Everything a handover integration test runs on: its own database, a loopback SMTP server,
  * the shared Temporal dev server with a worker on a task queue of its own, and the API.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { temporal } from '@temporalio/proto';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { loadConfig } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import type { AgentRole, AgentStatus, Locale } from '../../src/db/schema';
@@ -15,7 +14,7 @@ import { createHandoverWorker } from '../../src/worker/worker';
 import { ADMIN_TOKEN, buildTestApi, type TestApi } from './api';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startTestSmtp, type TestSmtp } from './smtp';
-import { connectTemporal, temporalAddress, uniqueTaskQueue, workflowBundle } from './temporal';
+import { connectTemporal, uniqueTaskQueue, workflowBundle } from './temporal';
 
 export interface HandoverEnv {
   database: TestDatabase;
@@ -76,7 +75,7 @@ export async function createHandoverEnv(label: string, extraEnv: Record<string, 
       return handle;
     },
     async close() {
-      if (process.env.RECORD_HISTORIES) await recordHistories(label, database.db);
+      if (process.env.RECORD_HISTORIES) await recordHistories(label, database.db, temporal.client);
       for (const w of workers) await w.stop().catch(() => undefined);
       await api.app.close();
       await temporal.close();
@@ -186,31 +185,21 @@ export async function waitForStatus(api: TestApi, id: string, statuses: string[]
  * status) of this file under test/fixtures/histories; test/integration/replay.test.ts replays them
  * against the current workflow code, so a change that would break running handovers fails CI.
  */
-async function recordHistories(label: string, db: Db) {
+async function recordHistories(label: string, db: Db, client: import('@temporalio/client').Client) {
   const rows = await db
     .selectFrom('handovers')
     .select(['id', 'kind', 'status'])
     .where('status', 'in', ['completed', 'cancelled', 'compensated', 'failed'])
     .orderBy('created_at')
     .execute();
-  const cli = resolveTemporalCli({ build: false });
-  if (!cli) throw new Error('RECORD_HISTORIES needs the temporal CLI (npm run temporal-cli)');
   const seen = new Set<string>();
   for (const row of rows) {
     const key = `${label}-${row.kind}-${row.status}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    // The same JSON the Web UI's "download history" gives, which Worker.runReplayHistories reads.
-    const json = execFileSync(cli, [
-      'workflow',
-      'show',
-      '--workflow-id',
-      row.id,
-      '--address',
-      temporalAddress(),
-      '--output',
-      'json',
-    ]);
-    await writeFile(new URL(`../fixtures/histories/${key}.json`, import.meta.url), json);
+    // Binary protobuf: the SDK's JSON reader trips over the three copies of protobufjs npm installs here.
+    const history = await client.workflow.getHandle(row.id).fetchHistory();
+    const bytes = temporal.api.history.v1.History.encode(history).finish();
+    await writeFile(new URL(`../fixtures/histories/${key}.binpb`, import.meta.url), bytes);
   }
 }
