@@ -8,6 +8,7 @@ import type { Db } from '../db/connect';
 import { type Actor, authenticate } from './auth';
 import { Problem } from './problem';
 import { registerRoutes } from './routes';
+import { HR_EVENTS_PATH } from './routes/hr-events';
 
 export interface ApiDeps {
   db: Db;
@@ -44,7 +45,9 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   // A plain value (null until the onRequest hook sets it): a getter-only decorator cannot be assigned.
   app.decorateRequest('actor', null as never);
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/')) {
+    // HR webhooks carry a Standard Webhooks signature instead of a bearer token (checked by their
+    // route); /scim/ has its own token (SCIM_TOKEN). Exempt by the matched route, not the raw URL.
+    if (request.url.startsWith('/v1/') && request.routeOptions.url !== HR_EVENTS_PATH) {
       request.actor = await authenticate(deps.db, deps.config.adminToken, request.headers.authorization);
     }
   });
@@ -67,7 +70,12 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
         version: '1',
         description: "Hands an agent's customers to successors as a durable saga.",
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          scim: { type: 'http', scheme: 'bearer', description: 'SCIM_TOKEN' },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });

@@ -5,10 +5,12 @@ import { customerRoutes } from './customers';
 import { bulkCustomerRoutes } from './customers-bulk';
 import { handoverRoutes } from './handovers';
 import { healthRoutes } from './health';
+import { hrEventRoutes } from './hr-events';
 import { leadSourceRoutes } from './lead-sources';
 import { notificationSettingRoutes } from './notification-settings';
 import { officeRoutes } from './offices';
 import { recordRoutes } from './records';
+import { scimRoutes } from './scim';
 
 export async function registerRoutes(app: App, deps: ApiDeps) {
   await healthRoutes(app, deps);
@@ -21,4 +23,6 @@ export async function registerRoutes(app: App, deps: ApiDeps) {
   await recordRoutes(app, deps);
   await callbackRoutes(app, deps);
   await notificationSettingRoutes(app, deps);
+  await hrEventRoutes(app, deps);
+  await scimRoutes(app, deps);
 }

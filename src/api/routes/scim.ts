@@ -1,0 +1,505 @@
+/**
+ * SCIM 2.0 `Users` (RFC 7643/7644), the minimum Okta, Entra ID and the like need to provision
+ * agents and deprovision them. `userName` is the agent's e-mail, `externalId` its externalId,
+ * the office comes from the enterprise extension's `department` (an office externalId).
+ * Deprovisioning (`active: false` by PATCH or PUT) starts one offboard per agent, however often
+ * the IdP repeats it. Auth: `Bearer <SCIM_TOKEN>`; errors are SCIM error bodies.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyError } from 'fastify';
+import { type SqlBool, sql } from 'kysely';
+import type { Agent, Locale } from '../../db/schema';
+import type { ApiDeps, App } from '../app';
+import { start } from '../handovers/start';
+import { RUNNING } from '../handovers/view';
+import { handoverByKey, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
+import { Problem } from '../problem';
+
+export const SCIM_MEDIA_TYPE = 'application/scim+json';
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const MAX_RESULTS = 1000;
+
+/** A SCIM error: `{schemas, status: "404", scimType?, detail}` with the same HTTP status. */
+export class ScimError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly scimType?: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** What a User body or PATCH can change, in our terms. */
+interface Changes {
+  userName?: string;
+  externalId?: string | null;
+  displayName?: string;
+  formatted?: string;
+  givenName?: string;
+  familyName?: string;
+  department?: string;
+  locale?: string;
+  active?: boolean;
+}
+
+type AgentWithOffice = Agent & { office_external_id: string | null; deprovisioning: SqlBool };
+
+const deprovisionKey = (agentId: string) => `scim:${agentId}:deprovision`;
+
+export async function scimRoutes(app: App, deps: ApiDeps) {
+  const { db, config } = deps;
+
+  await app.register(
+    async (plain) => {
+      const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+      const jsonParser = scope.getDefaultJsonParser('error', 'error');
+      scope.addContentTypeParser(SCIM_MEDIA_TYPE, { parseAs: 'string' }, jsonParser);
+
+      scope.addHook('onRequest', async (request) => {
+        const token = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+        if (!config.scimToken) throw new ScimError(401, 'SCIM is not configured (SCIM_TOKEN is unset)');
+        if (!token || !sameSecret(token, config.scimToken)) {
+          throw new ScimError(401, 'send Authorization: Bearer <SCIM_TOKEN>');
+        }
+      });
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
+          reply.header('content-type', `${SCIM_MEDIA_TYPE}; charset=utf-8`);
+        }
+        return payload;
+      });
+      scope.setErrorHandler((error: FastifyError | Problem | ScimError, request, reply) => {
+        const e = toScimError(error);
+        if (e.status >= 500) request.log.error(error);
+        reply
+          .status(e.status)
+          .type(SCIM_MEDIA_TYPE)
+          .send({
+            schemas: [ERROR_SCHEMA],
+            status: String(e.status),
+            ...(e.scimType ? { scimType: e.scimType } : {}),
+            detail: e.detail,
+          });
+      });
+      scope.setNotFoundHandler((request) => {
+        throw new ScimError(404, `no SCIM endpoint ${request.method} ${request.url.split('?')[0]}`);
+      });
+
+      const route = { schema: { tags: ['SCIM'], security: [{ scim: [] }] } };
+
+      scope.get('/ServiceProviderConfig', route, async () => ({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+        documentationUri: `${config.publicUrl}/docs`,
+        patch: { supported: true },
+        bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+        filter: { supported: true, maxResults: MAX_RESULTS },
+        changePassword: { supported: false },
+        sort: { supported: false },
+        etag: { supported: false },
+        authenticationSchemes: [
+          {
+            type: 'oauthbearertoken',
+            name: 'Bearer token',
+            description: 'Authorization: Bearer <SCIM_TOKEN>',
+            primary: true,
+          },
+        ],
+        meta: { resourceType: 'ServiceProviderConfig', location: `${config.publicUrl}/scim/v2/ServiceProviderConfig` },
+      }));
+
+      scope.get(
+        '/Users',
+        {
+          schema: {
+            ...route.schema,
+            querystring: Type.Object({
+              filter: Type.Optional(Type.String({ maxLength: 1000 })),
+              startIndex: Type.Optional(Type.Integer({ minimum: 1 })),
+              count: Type.Optional(Type.Integer({ minimum: 0 })),
+            }),
+          },
+        },
+        async (request) => {
+          const { filter } = request.query;
+          const startIndex = request.query.startIndex ?? 1;
+          const count = Math.min(request.query.count ?? 100, MAX_RESULTS);
+          let query = users();
+          if (filter !== undefined) {
+            const m = filter.trim().match(/^(userName|externalId)\s+eq\s+"((?:[^"\\]|\\.)*)"$/i);
+            if (!m) {
+              throw new ScimError(
+                400,
+                'only `userName eq "..."` and `externalId eq "..."` filters are supported',
+                'invalidFilter',
+              );
+            }
+            const value = JSON.parse(`"${m[2]}"`) as string;
+            // userName is case-insensitive (RFC 7643 caseExact: false); externalId is case-exact.
+            query =
+              m[1]!.toLowerCase() === 'username'
+                ? query.where(sql<boolean>`lower(agents.email) = lower(${value})`)
+                : query.where('agents.external_id', '=', value);
+          }
+          const total = await db
+            .selectFrom(query.as('matched'))
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow();
+          const rows =
+            count === 0
+              ? []
+              : await query
+                  .orderBy('agents.id')
+                  .offset(startIndex - 1)
+                  .limit(count)
+                  .execute();
+          return {
+            schemas: [LIST_SCHEMA],
+            totalResults: Number(total.n),
+            startIndex,
+            itemsPerPage: rows.length,
+            Resources: rows.map(toUser),
+          };
+        },
+      );
+
+      scope.get(
+        '/Users/:id',
+        { schema: { ...route.schema, params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } },
+        async (request) => toUser(await load(request.params.id)),
+      );
+
+      scope.post('/Users', { schema: { ...route.schema, body: Type.Object({}) } }, async (request, reply) => {
+        const changes = fromResource(request.body);
+        if (!changes.userName) throw new ScimError(400, 'userName (the e-mail address) is required', 'invalidValue');
+        if (!changes.department) {
+          throw new ScimError(
+            400,
+            `the office is required: send ${ENTERPRISE}.department with the office's externalId`,
+            'invalidValue',
+          );
+        }
+        const officeId = await officeByExternalId(changes.department);
+        await checkUnique(changes, undefined);
+        const row = await db
+          .insertInto('agents')
+          .values({
+            office_id: officeId,
+            name: nameOf(changes) ?? changes.userName,
+            email: changes.userName,
+            role: 'agent',
+            locale: localeOf(changes.locale) ?? 'en',
+            status: 'active',
+            external_id: changes.externalId ?? null,
+            updated_at: new Date(),
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        let user = await load(row.id);
+        // Provisioned as inactive: it never starts; nothing to hand over, but the intent is recorded.
+        if (changes.active === false) user = await apply(user, { active: false });
+        return reply.status(201).header('location', `${config.publicUrl}/scim/v2/Users/${row.id}`).send(toUser(user));
+      });
+
+      scope.put(
+        '/Users/:id',
+        {
+          schema: {
+            ...route.schema,
+            params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+            body: Type.Object({}),
+          },
+        },
+        async (request) => {
+          const current = await load(request.params.id);
+          const changes = fromResource(request.body);
+          if (!changes.userName) throw new ScimError(400, 'userName (the e-mail address) is required', 'invalidValue');
+          // A replace: an externalId left out is cleared, as RFC 7644 §3.5.1 says.
+          return toUser(await apply(current, { externalId: null, ...changes }));
+        },
+      );
+
+      scope.patch(
+        '/Users/:id',
+        {
+          schema: {
+            ...route.schema,
+            params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+            body: Type.Object({
+              schemas: Type.Optional(Type.Array(Type.String())),
+              Operations: Type.Array(
+                Type.Object({
+                  op: Type.String(),
+                  path: Type.Optional(Type.String()),
+                  value: Type.Optional(Type.Unknown()),
+                }),
+                { minItems: 1, maxItems: 100 },
+              ),
+            }),
+          },
+        },
+        async (request) => {
+          const { schemas, Operations } = request.body;
+          if (schemas && !schemas.includes(PATCH_SCHEMA)) {
+            throw new ScimError(400, `a PATCH body has schemas ["${PATCH_SCHEMA}"]`, 'invalidSyntax');
+          }
+          const current = await load(request.params.id);
+          const changes: Changes = {};
+          for (const op of Operations) Object.assign(changes, fromOperation(op));
+          return toUser(await apply(current, changes));
+        },
+      );
+    },
+    { prefix: '/scim/v2' },
+  );
+
+  function users() {
+    return db
+      .selectFrom('agents')
+      .innerJoin('offices', 'offices.id', 'agents.office_id')
+      .selectAll('agents')
+      .select('offices.external_id as office_external_id')
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('handovers')
+              .select('handovers.id')
+              .whereRef('handovers.agent_id', '=', 'agents.id')
+              .where('handovers.kind', '=', 'offboard')
+              .where('handovers.status', 'in', [...RUNNING]),
+          )
+          .as('deprovisioning'),
+      );
+  }
+
+  async function load(id: string): Promise<AgentWithOffice> {
+    const row = await users().where('agents.id', '=', id).executeTakeFirst();
+    if (!row) throw new ScimError(404, `User ${id} not found`);
+    return row;
+  }
+
+  async function officeByExternalId(externalId: string): Promise<string> {
+    const office = await db.selectFrom('offices').select('id').where('external_id', '=', externalId).executeTakeFirst();
+    if (!office) throw new ScimError(400, `no office has externalId ${externalId} (department)`, 'invalidValue');
+    return office.id;
+  }
+
+  /** 409 uniqueness: userName among agents that are not offboarded, externalId among all. */
+  async function checkUnique(changes: Changes, selfId: string | undefined) {
+    if (changes.userName) {
+      let q = db
+        .selectFrom('agents')
+        .select('id')
+        .where(sql<boolean>`lower(email) = lower(${changes.userName})`)
+        .where('status', '!=', 'offboarded');
+      if (selfId) q = q.where('id', '!=', selfId);
+      const taken = await q.executeTakeFirst();
+      if (taken) throw new ScimError(409, `userName ${changes.userName} is already User ${taken.id}`, 'uniqueness');
+    }
+    if (changes.externalId) {
+      let q = db.selectFrom('agents').select('id').where('external_id', '=', changes.externalId);
+      if (selfId) q = q.where('id', '!=', selfId);
+      const taken = await q.executeTakeFirst();
+      if (taken) throw new ScimError(409, `externalId ${changes.externalId} is already User ${taken.id}`, 'uniqueness');
+    }
+  }
+
+  /** Applies attribute changes, then deprovisioning; answers the User as it is now. */
+  async function apply(current: AgentWithOffice, changes: Changes): Promise<AgentWithOffice> {
+    if (changes.department !== undefined && changes.department !== current.office_external_id) {
+      throw new ScimError(
+        400,
+        `User ${current.id} is in office ${current.office_external_id ?? current.office_id}; an agent changes office ` +
+          'by a transfer handover (HR employee.transferred or POST /v1/handovers), which moves its customers too',
+        'mutability',
+      );
+    }
+    if (changes.active === true && (current.status === 'offboarded' || !!current.deprovisioning)) {
+      throw new ScimError(
+        409,
+        `User ${current.id} is ${current.status === 'offboarded' ? 'offboarded' : 'being offboarded'}; it cannot be reactivated`,
+      );
+    }
+    await checkUnique(changes, current.id);
+    const name = nameOf(changes);
+    const locale = localeOf(changes.locale);
+    const set = {
+      ...(changes.userName !== undefined && changes.userName !== current.email ? { email: changes.userName } : {}),
+      ...(changes.externalId !== undefined && changes.externalId !== current.external_id
+        ? { external_id: changes.externalId }
+        : {}),
+      ...(name !== undefined && name !== current.name ? { name } : {}),
+      ...(locale !== undefined && locale !== current.locale ? { locale } : {}),
+    };
+    if (Object.keys(set).length > 0) {
+      await db
+        .updateTable('agents')
+        .set({ ...set, updated_at: new Date() })
+        .where('id', '=', current.id)
+        .execute();
+    }
+    if (changes.active === false) await deprovision(current);
+    return load(current.id);
+  }
+
+  /**
+   * One offboard per agent, to the other active agents of its office (least-loaded), however
+   * often the IdP says so: the Idempotency-Key is per agent, and concurrent repeats meet in `start`.
+   */
+  async function deprovision(agent: AgentWithOffice): Promise<void> {
+    const key = deprovisionKey(agent.id);
+    if (await handoverByKey(db, key)) return;
+    if (agent.status === 'offboarded' || agent.deprovisioning) return; // already gone, or going (e.g. by HR)
+    const to = await officePool(db, agent.office_id, agent.id, 'active');
+    try {
+      await start(
+        deps,
+        INTEGRATION_ACTOR,
+        { kind: 'offboard', agentId: agent.id, to, reason: 'SCIM deprovisioning (active: false)' },
+        key,
+      );
+    } catch (err) {
+      // Someone else started its offboard meanwhile: that is the deprovisioning.
+      if (err instanceof Problem && err.status === 409 && (await load(agent.id)).deprovisioning) return;
+      throw err;
+    }
+  }
+
+  function toUser(row: AgentWithOffice) {
+    const location = `${config.publicUrl}/scim/v2/Users/${row.id}`;
+    return {
+      schemas: [USER_SCHEMA, ENTERPRISE],
+      id: row.id,
+      externalId: row.external_id ?? undefined,
+      userName: row.email,
+      name: { formatted: row.name },
+      displayName: row.name,
+      emails: [{ value: row.email, type: 'work', primary: true }],
+      locale: row.locale,
+      preferredLanguage: row.locale,
+      active: row.status !== 'offboarded' && !row.deprovisioning,
+      [ENTERPRISE]: { ...(row.office_external_id ? { department: row.office_external_id } : {}) },
+      meta: {
+        resourceType: 'User',
+        created: row.created_at.toISOString(),
+        lastModified: row.updated_at.toISOString(),
+        location,
+      },
+    };
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function toScimError(error: FastifyError | Problem | ScimError): ScimError {
+  if (error instanceof ScimError) return error;
+  // Refusals of the handover it starts (409 agent busy, 422 nobody to take over): same status, SCIM body.
+  if (error instanceof Problem) return new ScimError(error.status, error.detail);
+  if (error.validation) {
+    const v = error.validation[0];
+    return new ScimError(
+      400,
+      `invalid ${error.validationContext ?? 'request'}: ${v?.instancePath || ''} ${v?.message ?? ''}`.trim(),
+      'invalidSyntax',
+    );
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ScimError(error.statusCode, error.message, error.statusCode === 400 ? 'invalidSyntax' : undefined);
+  }
+  const pgCode = (error as { code?: string }).code;
+  if (pgCode === '23505') return new ScimError(409, 'a User with the same unique value already exists', 'uniqueness');
+  return new ScimError(500, 'unexpected error; it has been logged');
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** `true`/`false`, or the strings Entra ID sends ("True", "False"). */
+function bool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
+  throw new ScimError(400, `active must be true or false, not ${JSON.stringify(v)}`, 'invalidValue');
+}
+
+/** The attributes of a whole User resource (POST, PUT, or a PATCH without path). */
+function fromResource(body: unknown): Changes {
+  const b = obj(body);
+  const changes: Changes = {};
+  for (const [key, value] of Object.entries(b)) Object.assign(changes, fromAttribute(key, value));
+  return changes;
+}
+
+/** One attribute, by its (case-insensitive) SCIM name or path; unsupported ones are ignored, as IdPs send many. */
+function fromAttribute(path: string, value: unknown): Changes {
+  const p = path.toLowerCase();
+  const enterprise = ENTERPRISE.toLowerCase();
+  if (p === enterprise)
+    return fromResource(Object.fromEntries(Object.entries(obj(value)).map(([k, v]) => [`${ENTERPRISE}:${k}`, v])));
+  switch (p) {
+    case 'username':
+      return str(value) ? { userName: str(value)!.trim() } : {};
+    case 'externalid':
+      return value === null ? { externalId: null } : str(value) ? { externalId: str(value)! } : {};
+    case 'displayname':
+      return str(value) ? { displayName: str(value)! } : {};
+    case 'name': {
+      const n = obj(value);
+      const out: Changes = {};
+      for (const [k, v] of Object.entries(n)) Object.assign(out, fromAttribute(`name.${k}`, v));
+      return out;
+    }
+    case 'name.formatted':
+      return str(value) ? { formatted: str(value)! } : {};
+    case 'name.givenname':
+      return str(value) !== undefined ? { givenName: str(value)! } : {};
+    case 'name.familyname':
+      return str(value) !== undefined ? { familyName: str(value)! } : {};
+    case 'locale':
+    case 'preferredlanguage':
+      return str(value) ? { locale: str(value)! } : {};
+    case 'active':
+      return { active: bool(value) };
+    case `${enterprise}:department`:
+      return str(value) ? { department: str(value)! } : {};
+    default:
+      return {};
+  }
+}
+
+/** One PATCH operation: add/replace (any case) with or without path; remove of externalId. */
+function fromOperation(op: { op: string; path?: string; value?: unknown }): Changes {
+  const kind = op.op.toLowerCase();
+  if (kind === 'remove') {
+    // Removing anything else (or `active`) changes nothing we keep.
+    return op.path?.toLowerCase() === 'externalid' ? { externalId: null } : {};
+  }
+  if (kind !== 'add' && kind !== 'replace') {
+    throw new ScimError(400, `unknown PATCH op ${op.op}: use add, replace or remove`, 'invalidSyntax');
+  }
+  if (op.path === undefined || op.path === '') return fromResource(op.value);
+  return fromAttribute(op.path.trim(), op.value);
+}
+
+function nameOf(c: Changes): string | undefined {
+  if (c.displayName?.trim()) return c.displayName.trim();
+  if (c.formatted?.trim()) return c.formatted.trim();
+  const parts = [c.givenName, c.familyName].map((s) => s?.trim()).filter((s): s is string => !!s);
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+function localeOf(locale: string | undefined): Locale | undefined {
+  if (!locale) return undefined;
+  return locale.toLowerCase().startsWith('ja') ? 'ja' : 'en';
+}
