@@ -6,6 +6,7 @@ import { type App, buildApp } from './api/app';
 import type { Config } from './config';
 import type { Db } from './db/connect';
 import { createMailer } from './mail/transport';
+import { ensureSchedules } from './worker/schedules';
 import { createHandoverWorker } from './worker/worker';
 
 export interface Running {
@@ -19,6 +20,10 @@ export async function runWorker(config: Config, db: Db, address: string): Promis
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : undefined;
   const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle });
+  // The daily trash purge and integrity digest (created once; left alone when they exist).
+  const clientConnection = await Connection.connect({ address });
+  await ensureSchedules(new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config);
+  await clientConnection.close();
   const running = worker.run();
   return {
     async stop() {

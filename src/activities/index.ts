@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Db } from '../db/connect';
 import type { Mailer } from '../mail/transport';
 import { handoverStepActivities } from './handover-steps';
+import { maintenanceActivities } from './maintenance';
 import { notificationActivities } from './notifications';
 
 export interface ActivityDeps {
@@ -11,7 +12,11 @@ export interface ActivityDeps {
 }
 
 export function createActivities({ db, mailer, config }: ActivityDeps) {
-  return { ...handoverStepActivities(db, config.moveBatchSize), ...notificationActivities(db, mailer, config) };
+  return {
+    ...handoverStepActivities(db, config.moveBatchSize),
+    ...notificationActivities(db, mailer, config),
+    ...maintenanceActivities(db, mailer, config),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

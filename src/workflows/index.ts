@@ -1,1 +1,2 @@
 export { handoverWorkflow } from './handover';
+export { integrityDigestWorkflow, trashPurgeWorkflow } from './maintenance';

@@ -39,7 +39,16 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     url,
     async drop() {
       await db.destroy();
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await admin(async (c) => {
+        // pg's pool.end() resolves before its clients' sockets have closed; forcing the drop while they
+        // are still closing makes them emit an unhandled 57P01. Give them a moment (at most 2 s) first.
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      });
     },
   };
 }

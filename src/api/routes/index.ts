@@ -6,6 +6,8 @@ import { bulkCustomerRoutes } from './customers-bulk';
 import { handoverRoutes } from './handovers';
 import { healthRoutes } from './health';
 import { hrEventRoutes } from './hr-events';
+import { importRoutes } from './imports';
+import { integrityRoutes } from './integrity';
 import { leadSourceRoutes } from './lead-sources';
 import { notificationSettingRoutes } from './notification-settings';
 import { officeRoutes } from './offices';
@@ -20,9 +22,11 @@ export async function registerRoutes(app: App, deps: ApiDeps) {
   await leadSourceRoutes(app, deps);
   await customerRoutes(app, deps);
   await bulkCustomerRoutes(app, deps);
+  await importRoutes(app, deps);
   await recordRoutes(app, deps);
   await callbackRoutes(app, deps);
   await notificationSettingRoutes(app, deps);
   await hrEventRoutes(app, deps);
   await scimRoutes(app, deps);
+  await integrityRoutes(app, deps);
 }
