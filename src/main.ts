@@ -4,12 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { loadConfig } from './config';
 import { createDb } from './db/connect';
 import { ensureDatabase } from './db/ensure-database';
 import { migrateToLatest } from './db/migrate';
+import { seedDemo } from './demo';
 import { runApi, runWorker, stopOnSignals } from './services';
-import { startDevServer } from './temporal/dev-server';
+import { freePort, startDevServer } from './temporal/dev-server';
+
+const EMBEDDED_DIR = 'data/pglite';
+let demoHints: string | undefined;
 
 if (!process.env.ADMIN_TOKEN) {
   process.env.ADMIN_TOKEN = `dev-${randomBytes(12).toString('hex')}`;
@@ -33,14 +38,19 @@ if (!address) {
   address = server.address;
   process.env.TEMPORAL_UI_URL ??= server.uiUrl;
 }
+const database = await chooseDatabase();
+stops.push(database.stop);
 const config = loadConfig();
 
-if (await ensureDatabase(config.databaseUrl))
+if (!database.embedded && (await ensureDatabase(config.databaseUrl))) {
   console.log(`created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
-const db = createDb(config.databaseUrl, 20);
+}
+const db = createDb(config.databaseUrl, database.poolSize);
 stops.push(() => db.destroy());
 const applied = await migrateToLatest(db);
 if (applied.length) console.log(`migrations applied: ${applied.join(', ')}`);
+
+if (process.argv.includes('--demo')) demoHints = await seedDemo(db);
 
 const worker = await runWorker(config, db, address);
 stops.push(() => worker.stop());
@@ -53,4 +63,50 @@ console.log(`
   Temporal UI  ${config.temporalUiUrl ?? `(external Temporal at ${address})`}
   Temporal     ${address}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue}
   Mail         ${config.smtpUrl ?? `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}
+  Database     ${database.embedded ? `embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}/` : config.databaseUrl.replace(/:[^:@/]*@/, ':***@')}
 Ctrl-C stops everything.`);
+if (demoHints) console.log(`\n${demoHints.replaceAll('$API', api.url)}`);
+
+/**
+ * DATABASE_URL, else the local server if one answers on 5432, else an embedded PostgreSQL
+ * (PGlite behind a socket, so the same \`pg\` code path serves) stored under data/.
+ */
+async function chooseDatabase(): Promise<{ embedded: boolean; poolSize: number; stop: () => Promise<void> }> {
+  const none = { embedded: false, poolSize: 20, stop: async () => undefined };
+  if (process.env.DATABASE_URL) return none;
+  if (!process.env.EMBEDDED_POSTGRES && (await answers('127.0.0.1', 5432))) return none;
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  mkdirSync(EMBEDDED_DIR, { recursive: true });
+  const pglite = await PGlite.create(EMBEDDED_DIR);
+  const port = await freePort(5433);
+  const server = new PGLiteSocketServer({ db: pglite, port, host: '127.0.0.1', maxConnections: 4 });
+  await server.start();
+  process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  console.log(
+    `no DATABASE_URL and nothing on 127.0.0.1:5432: using an embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}/`,
+  );
+  // PGlite is one connection underneath: one pooled client keeps every transaction whole.
+  return {
+    embedded: true,
+    poolSize: 1,
+    stop: async () => {
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 500 }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -25,8 +25,10 @@ import { type HandoverInput, type HandoverPhase, type HandoverState, KIND_TRAITS
 import { HandoverStatusKey } from '../temporal/search-attributes';
 import { agentReturnedSignal, recheckSignal, stateQuery } from './definitions';
 
+// The steps heartbeat every few seconds while they run: a worker that dies mid-step is noticed within the heartbeat timeout.
 const steps = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Refusal', 'MissingHandover'] },
 });
 // Moving and reverting are long loops: a heartbeat every batch lets a crashed worker be noticed
@@ -82,7 +84,7 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     const { planned, moved, reverted } = state.progress;
     const blocked = state.blockedBy.map((b) => b.leadSourceKey).join(', ');
     setCurrentDetails(
-      `**${state.status}** · ${state.phase}` +
+      `**${state.status}**${state.phase === state.status ? '' : ` · ${state.phase}`}` +
         (planned ? ` · moved ${moved} of ${planned}` : '') +
         (reverted ? ` · reverted ${reverted}` : '') +
         (blocked ? ` · blocked by lead sources: ${blocked}` : ''),
