@@ -1,4 +1,5 @@
 /** The pieces `npm start`, `npm run worker` and `npm run api` are made of. */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -13,15 +14,28 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/**
+ * How to reach Temporal: plain for the dev server; mTLS (TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY,
+ * file paths) or an API key (TEMPORAL_API_KEY) for Temporal Cloud and other secured clusters.
+ */
+export function temporalConnectionOptions(address: string, env: NodeJS.ProcessEnv = process.env) {
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const cert = env.TEMPORAL_TLS_CERT;
+  const key = env.TEMPORAL_TLS_KEY;
+  const tls =
+    cert && key ? { clientCertPair: { crt: readFileSync(cert), key: readFileSync(key) } } : apiKey ? true : undefined;
+  return { address, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) };
+}
+
 export async function runWorker(config: Config, db: Db, address: string): Promise<Running> {
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(address));
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir });
   // A prebuilt bundle (WORKFLOW_BUNDLE_PATH) spares the worker webpack's memory at start.
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : undefined;
   const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle });
   // The daily trash purge and integrity digest (created once; left alone when they exist).
-  const clientConnection = await Connection.connect({ address });
+  const clientConnection = await Connection.connect(temporalConnectionOptions(address));
   await ensureSchedules(new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config);
   await clientConnection.close();
   const running = worker.run();
@@ -36,7 +50,7 @@ export async function runWorker(config: Config, db: Db, address: string): Promis
 }
 
 export async function runApi(config: Config, db: Db, address: string): Promise<Running & { app: App; url: string }> {
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionOptions(address));
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const temporalReady = async () => {
     await connection.workflowService.getSystemInfo({});
