@@ -19,5 +19,9 @@ export function createHandoverWorker({ connection, workflowBundle, interceptors,
       : { workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)) }),
     activities: createActivities(deps),
     interceptors,
+    // Heartbeats carry the move's progress to the API and bring a cancel to a running move: send
+    // them within a second, not at the SDK's default of most of the heartbeat timeout.
+    defaultHeartbeatThrottleInterval: '1s',
+    maxHeartbeatThrottleInterval: '1s',
   });
 }
