@@ -18,6 +18,12 @@ export interface Outcome {
   error?: string;
 }
 
+/** A refusal cannot be helped by retrying: it fails the step for good (the saga then compensates). */
+function refusalIsFinal(err: unknown): never {
+  if (err instanceof Refusal) throw ApplicationFailure.nonRetryable(err.message, 'Refusal');
+  throw err;
+}
+
 export function handoverStepActivities(db: Db, batchSize: number) {
   async function load(handoverId: string, phase?: HandoverPhase): Promise<Handover & { request: HandoverRequest }> {
     if (phase) {
@@ -64,16 +70,11 @@ export function handoverStepActivities(db: Db, batchSize: number) {
     return { planned: Number(row.planned), moved: Number(row.moved), reverted: Number(row.reverted) };
   }
 
-  return {
+  const steps = {
     /** Re-checks the request against today's data and marks the agent `leaving` (saving its status for compensation). */
     async validate(handoverId: string): Promise<void> {
       const handover = await load(handoverId, 'validating');
-      try {
-        await kindOf(handover.kind).validate(db, handover.request, handoverId);
-      } catch (err) {
-        if (err instanceof Refusal) throw ApplicationFailure.nonRetryable(err.message, 'Refusal');
-        throw err;
-      }
+      await kindOf(handover.kind).validate(db, handover.request, handoverId).catch(refusalIsFinal);
       if (!KIND_TRAITS[handover.kind].holdsAgent || !handover.agent_id) return;
       const agentId = handover.agent_id;
       await db.transaction().execute(async (trx) => {
@@ -185,12 +186,7 @@ export function handoverStepActivities(db: Db, batchSize: number) {
 
     async finish(handoverId: string): Promise<void> {
       const handover = await load(handoverId, 'finishing');
-      try {
-        await kindOf(handover.kind).finish(db, handover.request);
-      } catch (err) {
-        if (err instanceof Refusal) throw ApplicationFailure.nonRetryable(err.message, 'Refusal');
-        throw err;
-      }
+      await kindOf(handover.kind).finish(db, handover.request).catch(refusalIsFinal);
     },
 
     /** Writes the outcome and the summary; the row is what lists and finished handovers are answered from. */
@@ -245,4 +241,25 @@ export function handoverStepActivities(db: Db, batchSize: number) {
       return summary;
     },
   };
+  // The short steps heartbeat while they run (the workflow gives them a heartbeat timeout), so a worker that
+  // dies mid-step is noticed in seconds, not at the 10-minute start-to-close timeout. move and revert
+  // heartbeat their own cursor per batch and must not have it overwritten.
+  const { move, revert, ...short } = steps;
+  const alive = Object.fromEntries(Object.entries(short).map(([name, fn]) => [name, keepAlive(fn)])) as typeof short;
+  return { ...alive, move, revert };
+}
+
+const KEEP_ALIVE_MS = 5_000;
+
+// biome-ignore lint/suspicious/noExplicitAny: wraps any activity function
+function keepAlive<F extends (...args: any[]) => Promise<unknown>>(fn: F): F {
+  return (async (...args: Parameters<F>) => {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(), KEEP_ALIVE_MS);
+    try {
+      return await fn(...args);
+    } finally {
+      clearInterval(timer);
+    }
+  }) as F;
 }
