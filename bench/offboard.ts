@@ -201,7 +201,7 @@ try {
   const peakWorkerRssMb = peakRss(worker.pid!);
 
   let apiLoad: Record<string, number> | undefined;
-  if (opts['api-load']) apiLoad = await runApiLoad(db, call, until);
+  if (opts['api-load']) apiLoad = await runApiLoad(db, call);
 
   await app.close();
   await connection.close();
@@ -253,11 +253,7 @@ function peakRss(pid: number): number {
 }
 
 /** 200 small agents offboarded at once: latency of each POST, and time until all are done. */
-async function runApiLoad(
-  db: Db,
-  call: (method: string, path: string, body?: unknown) => Promise<{ id: string }>,
-  until: (id: string, done: (h: { status: string }) => boolean) => Promise<unknown>,
-) {
+async function runApiLoad(db: Db, call: (method: string, path: string, body?: unknown) => Promise<{ id: string }>) {
   const office = await seedOffice(db, 'load');
   const agents: string[] = [];
   for (let i = 0; i < 200; i++) agents.push(await seedLeaver(db, office.officeId, `load${i}`, 5, 1, 0));
@@ -275,7 +271,18 @@ async function runApiLoad(
       return run;
     }),
   );
-  await Promise.all(runs.map((run) => until(run.id, (h) => !['running', 'blocked'].includes(h.status))));
+  // Wait on the rows (one query), not 200 GETs each asking its workflow.
+  const ids = runs.map((run) => run.id);
+  for (;;) {
+    const open = await db
+      .selectFrom('handovers')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('status', 'in', ['running', 'blocked'])
+      .execute();
+    if (open.length === 0) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   latencies.sort((a, b) => a - b);
   return {
     p50Ms: latencies[Math.floor(latencies.length * 0.5)]!,

@@ -213,7 +213,8 @@ export async function start(
   }
   const row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   await ensureStarted(deps, row);
-  return { status: 202, handover: await view(deps, row) };
+  // Just started: the row says all there is; asking the workflow would wait on a busy worker.
+  return { status: 202, handover: await view(deps, row, false) };
 }
 
 function runningHandoverOf(deps: ApiDeps, agentId: string) {
