@@ -5,6 +5,7 @@
  * Both directions are compare-and-set: an entity that no longer holds the expected value is
  * left alone and the ledger row records why.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { sql, type Transaction } from 'kysely';
 import type { Database, MoveEntity, MoveField } from '../db/schema';
 
@@ -42,6 +43,7 @@ export async function runBatch(
   direction: Direction,
   actor: string,
 ): Promise<number> {
+  if (direction === 'apply') await requireAvailableSuccessors(trx, rows);
   let done = 0;
   const refused: number[] = [];
   for (const group of groupBy(rows)) {
@@ -84,6 +86,30 @@ export async function runBatch(
       where seq = any(${refused}::bigint[])`.execute(trx);
   }
   return done;
+}
+
+/** Fields whose new value is an agent (owner or assignee). */
+const AGENT_FIELDS: ReadonlySet<MoveField> = new Set<MoveField>(['owner_id', 'assignee_id']);
+
+/**
+ * Invariant 7 at move time, not only at validation: nothing is assigned to an agent that is `leaving` or
+ * `offboarded` (its own handover started after ours was validated). The agents are locked FOR SHARE until
+ * the batch commits, so an offboarding's `finish` (which locks the agent row, then checks nothing is left)
+ * either sees this batch's moves or makes this check fail; either way no customer ends with an offboarded agent.
+ */
+async function requireAvailableSuccessors(trx: Transaction<Database>, rows: LedgerRow[]): Promise<void> {
+  const ids = [...new Set(rows.filter((r) => AGENT_FIELDS.has(r.field) && r.to_value).map((r) => r.to_value!))];
+  if (ids.length === 0) return;
+  const { rows: agents } = await sql<{ id: string; name: string; status: string }>`
+    select id, name, status from agents where id = any(${ids}::text[]) order by id for share`.execute(trx);
+  const gone = agents.filter((a) => a.status === 'leaving' || a.status === 'offboarded');
+  if (gone.length > 0) {
+    const who = gone.map((a) => `${a.name} (${a.id}) is ${a.status}`).join(', ');
+    throw ApplicationFailure.nonRetryable(
+      `successor ${who}: nothing more can be assigned to it, so this handover is undone`,
+      'SuccessorUnavailable',
+    );
+  }
 }
 
 function groupBy(rows: LedgerRow[]): LedgerRow[][] {

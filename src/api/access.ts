@@ -63,7 +63,8 @@ export function checkAssignee(agent: Agent | undefined, agentId: string, officeI
   const path = rule.path ?? `body/${rule.field}`;
   const refuse = (message: string) => unprocessable(`${rule.field}: ${message}`, [{ path, message }]);
   if (!agent) throw refuse(`agent ${agentId} does not exist`);
-  if (agent.office_id !== officeId) throw refuse(`agent ${agent.name} (${agent.id}) is not in office ${officeId}`);
+  // Not its name: the caller may not administer the agent's office.
+  if (agent.office_id !== officeId) throw refuse(`agent ${agent.id} is not in office ${officeId}`);
   if (!statuses.includes(agent.status)) throw refuse(assigneeStatusMessage(agent, statuses));
   return agent;
 }

@@ -2,13 +2,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { Db } from '../db/connect';
 import { type Actor, authenticate } from './auth';
-import { Problem } from './problem';
+import { databaseInputProblem, Problem } from './problem';
 import { registerRoutes } from './routes';
 import { HR_EVENTS_PATH } from './routes/hr-events';
+import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim';
 
 export interface ApiDeps {
   db: Db;
@@ -40,6 +41,25 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    // A URL that is not validly percent-encoded, or a path parameter over 100 characters, is refused
+    // before routing; without this Fastify answers a plain application/json body (and 414 for the latter).
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const detail =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a path parameter is longer than 100 characters'
+          : `the URL is not validly percent-encoded: ${request.url.split('?')[0]}`;
+      if (request.url.startsWith('/scim/')) {
+        reply
+          .status(400)
+          .type(SCIM_MEDIA_TYPE)
+          .send(scimErrorBody(400, detail, 'invalidValue'));
+      } else {
+        reply
+          .status(400)
+          .type('application/problem+json')
+          .send(new Problem(400, 'Bad Request', detail).toJSON());
+      }
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // A plain value (null until the onRequest hook sets it): a getter-only decorator cannot be assigned.
@@ -110,8 +130,7 @@ function toProblem(error: FastifyError | Problem): Problem {
   }
   const pgCode = (error as { code?: string }).code;
   if (pgCode === '23505') return new Problem(409, 'Conflict', 'a resource with the same unique value already exists');
-  if (pgCode === '22P02' || pgCode === '22007' || pgCode === '22008') {
-    return new Problem(400, 'Bad Request', 'a value has the wrong format');
-  }
+  const input = databaseInputProblem(error);
+  if (input) return input;
   return new Problem(500, 'Internal Server Error', 'unexpected error; it has been logged');
 }

@@ -32,3 +32,17 @@ export const notFound = (detail: string) => new Problem(404, 'Not Found', detail
 export const conflict = (detail: string) => new Problem(409, 'Conflict', detail);
 export const unprocessable = (detail: string, errors?: FieldError[]) =>
   new Problem(422, 'Unprocessable Content', detail, errors);
+
+/**
+ * A PostgreSQL error caused by the input itself, as a 4xx (undefined for any other error):
+ * text with a NUL character (\u0000), which PostgreSQL cannot store in text (22021) or jsonb
+ * (22P05), and values of the wrong format for their column (22P02, 22007, 22008).
+ */
+export function databaseInputProblem(error: unknown): Problem | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '22021' || code === '22P05') {
+    return badRequest('text must not contain the NUL character (\\u0000)');
+  }
+  if (code === '22P02' || code === '22007' || code === '22008') return badRequest('a value has the wrong format');
+  return undefined;
+}

@@ -38,28 +38,34 @@ export function planOffboard(db: Db, handoverId: string, request: OffboardReques
   ]);
 }
 
-/** The agent is deactivated; invariant 2 is checked before, so a straggler fails loudly instead of being stranded. */
+/**
+ * The agent is deactivated; invariant 2 is checked in the same transaction, after the agent row is
+ * locked by the update, so a move batch of another handover assigning to this agent (which holds the row
+ * FOR SHARE) is either seen here or refused there. A straggler fails loudly instead of being stranded.
+ */
 export async function finishOffboard(db: Db, request: OffboardRequest): Promise<void> {
-  const left = await leftWith(db, request.agentId);
-  const leadSources = await db
-    .selectFrom('lead_sources')
-    .select('key')
-    .where('default_assignee_id', '=', request.agentId)
-    .execute();
-  if (left.customers + left.records + left.callbacks + leadSources.length > 0) {
-    throw new Refusal(
-      409,
-      `agent ${request.agentId} still has ${left.customers} customers, ${left.records} open records, ` +
-        `${left.callbacks} callbacks and ${leadSources.length} lead sources after the move; ` +
-        'something assigned them during the handover. Retry the handover.',
-    );
-  }
-  await db
-    .updateTable('agents')
-    .set({ status: 'offboarded', updated_at: new Date() })
-    .where('id', '=', request.agentId)
-    .where('status', 'in', ['leaving', 'offboarded'])
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('agents')
+      .set({ status: 'offboarded', updated_at: new Date() })
+      .where('id', '=', request.agentId)
+      .where('status', 'in', ['leaving', 'offboarded'])
+      .execute();
+    const left = await leftWith(trx, request.agentId);
+    const leadSources = await trx
+      .selectFrom('lead_sources')
+      .select('key')
+      .where('default_assignee_id', '=', request.agentId)
+      .execute();
+    if (left.customers + left.records + left.callbacks + leadSources.length > 0) {
+      throw new Refusal(
+        409,
+        `agent ${request.agentId} still has ${left.customers} customers, ${left.records} open records, ` +
+          `${left.callbacks} callbacks and ${leadSources.length} lead sources after the move; ` +
+          'something assigned them during the handover. Retry the handover.',
+      );
+    }
+  });
 }
 
 /** What an agent still has that an offboarding must leave it without (invariant 2). */

@@ -49,15 +49,16 @@ export async function checkSuccessors(db: Db, to: Successor, leaving: Agent | un
     if (leaving && agent.id === leaving.id) {
       throw new Refusal(422, `successor ${id} is the agent handing over; choose someone else`, 'body/to');
     }
+    // The office first, and without its name or status: the caller may not administer the agent's office.
+    if (agent.office_id !== officeId) {
+      throw new Refusal(422, `successor ${id} is not in office ${officeId}`, 'body/to');
+    }
     if (agent.status !== 'active') {
       throw new Refusal(
         422,
         `successor ${agent.name} (${id}) is ${agent.status}; only active agents can take over`,
         'body/to',
       );
-    }
-    if (agent.office_id !== officeId) {
-      throw new Refusal(422, `successor ${agent.name} (${id}) is not in office ${officeId}`, 'body/to');
     }
   }
   return agents;

@@ -120,6 +120,10 @@ export const HandoverView = Type.Object({
     }),
   ),
   error: Nullable(Type.String()),
+  /** Extra to API.md: mails that failed for good (e.g. SMTP refused the recipient); the handover went on without them. */
+  undeliveredMails: Type.Array(
+    Type.Object({ recipientId: Type.String(), kind: Type.String(), error: Nullable(Type.String()) }),
+  ),
   createdAt: Type.String(),
   finishedAt: Nullable(Type.String()),
   links: Type.Object({ self: Type.String(), temporalUi: Type.String() }),

@@ -41,6 +41,13 @@ export async function view(deps: ApiDeps, row: Handover, live = true): Promise<H
     const moved = s.customers + s.records + s.callbacks;
     state.progress = { planned: moved, moved, reverted: 0 };
   }
+  const undelivered = await deps.db
+    .selectFrom('notification_outbox')
+    .select(['recipient_id', 'kind', 'last_error'])
+    .where('handover_id', '=', row.id)
+    .where('status', '=', 'failed')
+    .orderBy('key')
+    .execute();
   const ui = deps.config.temporalUiUrl;
   return {
     id: row.id,
@@ -52,6 +59,7 @@ export async function view(deps: ApiDeps, row: Handover, live = true): Promise<H
     progress: state.progress,
     summary: row.summary,
     error: row.error,
+    undeliveredMails: undelivered.map((m) => ({ recipientId: m.recipient_id, kind: m.kind, error: m.last_error })),
     createdAt: row.created_at.toISOString(),
     finishedAt: row.finished_at?.toISOString() ?? null,
     links: {

@@ -4,7 +4,7 @@ import type { Agent as AgentRow, Database } from '../../db/schema';
 import { agentReturnedSignal } from '../../workflows/definitions';
 import { requireAnyAdmin, scopeOffice, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
-import { hashToken, newToken, requireAdminOf } from '../auth';
+import { hashToken, isAdminOf, newToken, requireAdminOf } from '../auth';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { conflict, unprocessable } from '../problem';
 import { Id, IdParams, Nullable } from '../schemas';
@@ -103,10 +103,14 @@ export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
       if (body.externalId !== undefined) {
         const taken = await db
           .selectFrom('agents')
-          .select('id')
+          .select(['id', 'office_id'])
           .where('external_id', '=', body.externalId)
           .executeTakeFirst();
-        if (taken) throw conflict(`agent ${taken.id} already has externalId ${body.externalId}`);
+        if (taken) {
+          // Its ID only to whom administers its office: the externalId is unique across the organisation.
+          const who = isAdminOf(request.actor, taken.office_id) ? `agent ${taken.id}` : 'an agent of another office';
+          throw conflict(`${who} already has externalId ${body.externalId}`);
+        }
       }
       const row = await db
         .insertInto('agents')

@@ -5,7 +5,7 @@ import { writeCustomerHistory } from '../../db/customer-history';
 import type { Database, NewCustomer } from '../../db/schema';
 import { checkAssignee } from '../access';
 import type { ApiDeps, App } from '../app';
-import { type Actor, actorId, requireAdminOf } from '../auth';
+import { type Actor, actorId, isAdminOf, requireAdminOf } from '../auth';
 import { type FieldError, Problem, unprocessable } from '../problem';
 import { Id, NullableId } from '../schemas';
 
@@ -74,10 +74,10 @@ export async function createCustomers(
       : (
           await trx
             .selectFrom('customers')
-            .select(['id', 'external_id'])
+            .select(['id', 'external_id', 'office_id'])
             .where('external_id', '=', sql<string>`any(${externalIds})`)
             .execute()
-        ).map((c) => [c.external_id, c.id]),
+        ).map((c) => [c.external_id, c]),
   );
 
   const seen = new Map<string, number>();
@@ -96,10 +96,9 @@ export async function createCustomers(
       const other = taken.get(c.externalId);
       const first = seen.get(c.externalId);
       if (other) {
-        duplicate.push({
-          path: `${path(i)}/externalId`,
-          message: `customer ${other} already has externalId ${c.externalId}`,
-        });
+        // Its ID only to whom administers its office: the externalId is unique across the organisation.
+        const who = isAdminOf(actor, other.office_id) ? `customer ${other.id}` : 'a customer of another office';
+        duplicate.push({ path: `${path(i)}/externalId`, message: `${who} already has externalId ${c.externalId}` });
       } else if (first !== undefined) {
         duplicate.push({ path: `${path(i)}/externalId`, message: `externalId ${c.externalId} repeats ${path(first)}` });
       } else seen.set(c.externalId, i);

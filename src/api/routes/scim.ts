@@ -15,7 +15,7 @@ import type { ApiDeps, App } from '../app';
 import { start } from '../handovers/start';
 import { RUNNING } from '../handovers/view';
 import { handoverByKey, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
-import { Problem } from '../problem';
+import { databaseInputProblem, Problem } from '../problem';
 
 export const SCIM_MEDIA_TYPE = 'application/scim+json';
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -34,6 +34,11 @@ export class ScimError extends Error {
   ) {
     super(detail);
   }
+}
+
+/** A SCIM error body (RFC 7644 §3.12). */
+export function scimErrorBody(status: number, detail: string, scimType?: string) {
+  return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail };
 }
 
 /** What a User body or PATCH can change, in our terms. */
@@ -81,12 +86,7 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
         reply
           .status(e.status)
           .type(SCIM_MEDIA_TYPE)
-          .send({
-            schemas: [ERROR_SCHEMA],
-            status: String(e.status),
-            ...(e.scimType ? { scimType: e.scimType } : {}),
-            detail: e.detail,
-          });
+          .send(scimErrorBody(e.status, e.detail, e.scimType));
       });
       scope.setNotFoundHandler((request) => {
         throw new ScimError(404, `no SCIM endpoint ${request.method} ${request.url.split('?')[0]}`);
@@ -178,6 +178,7 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
       scope.post('/Users', { schema: { ...route.schema, body: Type.Object({}) } }, async (request, reply) => {
         const changes = fromResource(request.body);
         if (!changes.userName) throw new ScimError(400, 'userName (the e-mail address) is required', 'invalidValue');
+        checkLengths(changes);
         if (!changes.department) {
           throw new ScimError(
             400,
@@ -313,6 +314,7 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
 
   /** Applies attribute changes, then deprovisioning; answers the User as it is now. */
   async function apply(current: AgentWithOffice, changes: Changes): Promise<AgentWithOffice> {
+    checkLengths(changes);
     if (changes.department !== undefined && changes.department !== current.office_external_id) {
       throw new ScimError(
         400,
@@ -419,6 +421,8 @@ function toScimError(error: FastifyError | Problem | ScimError): ScimError {
   }
   const pgCode = (error as { code?: string }).code;
   if (pgCode === '23505') return new ScimError(409, 'a User with the same unique value already exists', 'uniqueness');
+  const input = databaseInputProblem(error);
+  if (input) return new ScimError(input.status, input.detail, 'invalidValue');
   return new ScimError(500, 'unexpected error; it has been logged');
 }
 
@@ -490,6 +494,30 @@ function fromOperation(op: { op: string; path?: string; value?: unknown }): Chan
   }
   if (op.path === undefined || op.path === '') return fromResource(op.value);
   return fromAttribute(op.path.trim(), op.value);
+}
+
+/**
+ * The same limits as the agents API (POST /v1/agents). Without them a long userName or externalId
+ * reaches PostgreSQL's b-tree indexes on those columns, whose entries hold at most 2,704 bytes (a 500).
+ */
+const MAX_LENGTH: Partial<Record<keyof Changes, number>> = {
+  userName: 320,
+  externalId: 200,
+  displayName: 200,
+  formatted: 200,
+  givenName: 200,
+  familyName: 200,
+  department: 200,
+  locale: 50,
+};
+
+function checkLengths(changes: Changes): void {
+  for (const [key, max] of Object.entries(MAX_LENGTH) as Array<[keyof Changes, number]>) {
+    const value = changes[key];
+    if (typeof value === 'string' && value.length > max) {
+      throw new ScimError(400, `${key} is longer than ${max} characters`, 'invalidValue');
+    }
+  }
 }
 
 function nameOf(c: Changes): string | undefined {
