@@ -9,7 +9,7 @@ import { type Actor, authenticate } from './auth';
 import { databaseInputProblem, Problem } from './problem';
 import { registerRoutes } from './routes';
 import { HR_EVENTS_PATH } from './routes/hr-events';
-import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim';
+import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim-resource';
 
 export interface ApiDeps {
   db: Db;
