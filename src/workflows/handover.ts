@@ -7,6 +7,7 @@
  */
 import {
   ActivityCancellationType,
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -93,14 +94,14 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
   /** Mail never undoes a move: a notification that fails for good is recorded in the outbox and the saga goes on. */
   const notify = async (event: NotifyEvent) => {
     try {
-      await mail.notify(id, event);
+      await titled(mail.notify, `mail: ${event}`, id, event);
     } catch (err) {
       if (isCancellation(err)) throw err;
     }
   };
 
   async function waitWhileBlocked(): Promise<void> {
-    state.blockedBy = await steps.findBlockers(id);
+    state.blockedBy = await titled(steps.findBlockers, 'look for lead sources routed to the agent', id);
     if (state.blockedBy.length === 0) return;
     enter('blocked');
     setStatus('blocked');
@@ -120,7 +121,7 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
         summary: 'recheck the blocking lead sources',
       });
       recheckRequested = false; // consumed only now: a recheck sent while we mailed the admins is not lost
-      state.blockedBy = await steps.findBlockers(id);
+      state.blockedBy = await titled(steps.findBlockers, 'recheck the lead sources', id);
       if (state.blockedBy.length > 0 && escalationDue && !escalated) {
         escalated = true;
         await notify('escalated');
@@ -136,50 +137,54 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     if (input.effectiveAt) {
       // Nothing is touched before the effective time; a cancel meanwhile just ends it.
       enter('waiting');
-      await sleep(await steps.msUntil(input.effectiveAt), { summary: `wait until effectiveAt ${input.effectiveAt}` });
+      await sleep(await titled(steps.msUntil, 'time until effectiveAt', input.effectiveAt), {
+        summary: `wait until effectiveAt ${input.effectiveAt}`,
+      });
     }
     enter('validating');
-    compensations.unshift(() => steps.releaseAgent(id));
-    await steps.validate(id);
+    compensations.unshift(() => titled(steps.releaseAgent, 'compensate: give the agent its status back', id));
+    await titled(steps.validate, "check the request against today's data; mark the agent leaving", id);
 
     if (traits.blocksOnLeadSources) await waitWhileBlocked();
 
     enter('planning');
-    state.progress.planned = (await steps.plan(id)).planned;
+    state.progress.planned = (await titled(steps.plan, 'plan every move into the ledger', id)).planned;
 
     enter('moving');
     movesBegan = true;
     compensations.unshift(async () => {
-      state.progress.reverted = (await ledger.revert(id)).reverted;
+      state.progress.reverted = (
+        await titled(ledger.revert, "compensate: revert the ledger's moves, newest first", id)
+      ).reverted;
       await notify('reverted');
     });
-    state.progress.moved = (await ledger.move(id)).moved;
+    state.progress.moved = (await titled(ledger.move, 'move in batches (progress in the heartbeat)', id)).moved;
     // Sweep: anything assigned to the agent while we planned is planned and moved too.
-    const sweep = await steps.plan(id);
+    const sweep = await titled(steps.plan, 'sweep: plan what was assigned meanwhile', id);
     if (sweep.added > 0) {
       state.progress.planned = sweep.planned;
-      state.progress.moved = (await ledger.move(id)).moved;
+      state.progress.moved = (await titled(ledger.move, 'move what the sweep found', id)).moved;
     }
 
     enter('notifying');
     await notify('assigned');
 
     enter('finishing');
-    compensations.unshift(() => steps.releaseAgent(id));
-    await steps.finish(id);
+    compensations.unshift(() => titled(steps.releaseAgent, 'compensate: give the agent its status back', id));
+    await titled(steps.finish, 'finish (deactivate, or settle the agent in its new office)', id);
 
     if (input.cover) {
       // A cover: the callbacks stay with the cover until `until` or the agent's return, then go back.
       enter('waiting');
-      const until = await steps.coverUntil(id);
-      await condition(() => agentReturned, await steps.msUntil(until), {
+      const until = await titled(steps.coverUntil, 'read the end of the cover', id);
+      await condition(() => agentReturned, await titled(steps.msUntil, 'time until the cover ends', until), {
         summary: `cover until ${until} or the agent's return`,
       });
-      state.progress.reverted = (await steps.handBack(id)).handedBack;
+      state.progress.reverted = (await titled(steps.handBack, 'hand the callbacks back', id)).handedBack;
       await notify('handed-back');
     }
 
-    const summary = await steps.settle(id, { status: 'completed' });
+    const summary = await titled(steps.settle, 'record the outcome', id, { status: 'completed' });
     enter('done');
     setStatus('completed');
     await notify('finished');
@@ -201,7 +206,7 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
       let status: Outcome['status'] = cancelled ? 'cancelled' : 'failed';
       if (!compensated) status = 'failed';
       else if (movesBegan) status = 'compensated';
-      await steps.settle(id, { status, error });
+      await titled(steps.settle, 'record the outcome', id, { status, error });
       enter('done');
       setStatus(status);
       return { status, error };
@@ -209,6 +214,15 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(`handover ${outcome.status}: ${outcome.error ?? reason}`, 'HandoverFailed');
   }
+}
+
+/** Runs an activity with a readable line of its own in the Temporal Web UI. */
+function titled<A extends unknown[], R>(
+  activity: { executeWithOptions(options: ActivityOptions, args: A): Promise<R> },
+  summary: string,
+  ...args: A
+): Promise<R> {
+  return activity.executeWithOptions({ summary }, args);
 }
 
 function failureMessage(err: unknown): string {
