@@ -1,4 +1,4 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import { badRequest } from './problem';
 
 /** `limit` and `cursor` of every list (API.md: default 100, max 1000). Keyset on `id`, never OFFSET. */
@@ -26,6 +26,3 @@ export function page<T extends { id: string }, U>(rows: T[], limit: number, map:
 
 export const ListOf = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
-
-const PageQueryObject = Type.Object(PageQuery);
-export type PageQueryT = Static<typeof PageQueryObject>;

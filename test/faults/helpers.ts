@@ -3,12 +3,14 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { expect, inject } from 'vitest';
 import type { Db } from '../../src/db/connect';
 import type { HandoverEnv } from '../helpers/handover-env';
 import { waitFor } from '../helpers/handover-env';
+import { ledgerCounts } from '../helpers/locks';
 import type { TestSmtp } from '../helpers/smtp';
+
+export { type HeldLock, holdLock, ledgerCounts, lockLastCustomer, waitForApplied } from '../helpers/locks';
 
 const workerPath = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -61,59 +63,6 @@ function killChild(child: ChildProcess): Promise<void> {
 export async function killAllWorkers(): Promise<void> {
   await Promise.all([...children].map(killChild));
 }
-
-/** A transaction in its own connection holding a lock until `release()`. */
-export interface HeldLock {
-  release(): Promise<void>;
-}
-
-export async function holdLock(databaseUrl: string, statement: string, params: unknown[] = []): Promise<HeldLock> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  client.on('error', () => undefined);
-  await client.connect();
-  await client.query('begin');
-  await client.query(statement, params);
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      await client.query('rollback').catch(() => undefined);
-      await client.end().catch(() => undefined);
-    },
-  };
-}
-
-/** Row lock on the agent's last customer (in id order): with small batches, the move stops just before the end. */
-export async function lockLastCustomer(env: HandoverEnv, ownerId: string): Promise<HeldLock> {
-  const last = await env.db
-    .selectFrom('customers')
-    .select('id')
-    .where('owner_id', '=', ownerId)
-    .orderBy('id', 'desc')
-    .executeTakeFirstOrThrow();
-  return holdLock(env.database.url, 'select id from customers where id = $1 for update', [last.id]);
-}
-
-export async function ledgerCounts(db: Db, handoverId: string) {
-  const row = await db
-    .selectFrom('handover_moves')
-    .select([
-      (eb) => eb.fn.countAll<number>().as('planned'),
-      (eb) => eb.fn.count<number>('applied_at').as('applied'),
-      (eb) => eb.fn.count<number>('reverted_at').as('reverted'),
-    ])
-    .where('handover_id', '=', handoverId)
-    .executeTakeFirstOrThrow();
-  return { planned: Number(row.planned), applied: Number(row.applied), reverted: Number(row.reverted) };
-}
-
-export const waitForApplied = (db: Db, handoverId: string, atLeast: number, timeoutMs = 60_000) =>
-  waitFor(
-    `${atLeast} moves applied in ${handoverId}`,
-    async () => ((await ledgerCounts(db, handoverId)).applied >= atLeast ? true : undefined),
-    timeoutMs,
-  );
 
 /** The backend pids of `db`'s database that are running or waiting on a statement matching `like`. */
 export async function waitForBackend(db: Db, like: string, timeoutMs = 30_000) {

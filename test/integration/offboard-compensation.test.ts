@@ -2,7 +2,6 @@ import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
 import {
@@ -16,6 +15,7 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/handover-env';
+import { lockLastCustomer, waitForApplied } from '../helpers/locks';
 
 let env: HandoverEnv;
 let worker: RunningWorker;
@@ -130,33 +130,15 @@ describe('compensation', () => {
     const s = await setup(1000);
     const before = await snapshot(s.leaver);
     // Hold a row lock on the last customer, so the move stops mid-way (batches of 100).
-    const [last] = await db
-      .selectFrom('customers')
-      .select('id')
-      .where('owner_id', '=', s.leaver)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .execute();
-    const locker = new pg.Client({ connectionString: env.database.url });
-    await locker.connect();
-    await locker.query('begin');
-    await locker.query('select id from customers where id = $1 for update', [last!.id]);
+    const lock = await lockLastCustomer(env, s.leaver);
 
     const { id } = expectStatus(
       await api.call('POST', '/v1/handovers', { kind: 'offboard', agentId: s.leaver, to: { agentId: s.a } }),
       202,
     );
-    await waitFor('some moves applied', async () => {
-      const row = await db
-        .selectFrom('handover_moves')
-        .select((eb) => eb.fn.count<number>('applied_at').as('n'))
-        .where('handover_id', '=', id)
-        .executeTakeFirstOrThrow();
-      return Number(row.n) >= 500 ? true : undefined;
-    });
+    await waitForApplied(db, id, 500);
     await temporal.client.workflow.getHandle(id).cancel(); // as the Web UI's cancel button does
-    await locker.query('rollback');
-    await locker.end();
+    await lock.release();
 
     const done = await waitForStatus(api, id, ['compensated', 'cancelled', 'failed', 'completed']);
     expect(done.status).toBe('compensated');
@@ -168,32 +150,14 @@ describe('compensation', () => {
   test('a worker stopped mid-move and replaced finishes the handover: consistent ledger, no mail twice', async () => {
     const { api, db } = env;
     const s = await setup(1000);
-    const [last] = await db
-      .selectFrom('customers')
-      .select('id')
-      .where('owner_id', '=', s.leaver)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .execute();
-    const locker = new pg.Client({ connectionString: env.database.url });
-    await locker.connect();
-    await locker.query('begin');
-    await locker.query('select id from customers where id = $1 for update', [last!.id]);
+    const lock = await lockLastCustomer(env, s.leaver);
     const { id } = expectStatus(
       await api.call('POST', '/v1/handovers', { kind: 'offboard', agentId: s.leaver, to: { agentId: s.b } }),
       202,
     );
-    await waitFor('some moves applied', async () => {
-      const row = await db
-        .selectFrom('handover_moves')
-        .select((eb) => eb.fn.count<number>('applied_at').as('n'))
-        .where('handover_id', '=', id)
-        .executeTakeFirstOrThrow();
-      return Number(row.n) >= 500 ? true : undefined;
-    });
+    await waitForApplied(db, id, 500);
     const stopping = worker.stop();
-    await locker.query('rollback');
-    await locker.end();
+    await lock.release();
     await stopping;
     worker = await env.startWorker({ activity: [injectFailure] });
 

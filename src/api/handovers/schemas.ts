@@ -98,7 +98,6 @@ export const ReassignCallbacksBody = Type.Object(
 );
 
 export const HandoverBody = Type.Union([OffboardBody, TransferBody, ReassignCustomersBody, ReassignCallbacksBody]);
-export type HandoverBodyT = Static<typeof HandoverBody>;
 
 const Counts = Type.Record(Type.String(), Type.Integer());
 
