@@ -17,6 +17,8 @@ export interface Config {
   temporalUiUrl: string | undefined;
   /** Entities per move transaction (the ledger batch). */
   moveBatchSize: number;
+  /** Move batches run side by side on this many connections (PostgreSQL runs a statement on one core). */
+  moveLanes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -37,5 +39,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
     moveBatchSize: Number(env.MOVE_BATCH_SIZE ?? 5000),
+    moveLanes: Math.max(1, Number(env.MOVE_LANES ?? 2)),
   };
 }

@@ -11,7 +11,16 @@ import type { BlockingLeadSource, HandoverRequest } from '../domain/handover';
 import { KIND_TRAITS } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import { kindOf } from '../kinds';
-import { CONFLICT_AFTER_MOVE, claimBatch, type Direction, runBatch } from './ledger';
+import {
+  CONFLICT_AFTER_MOVE,
+  type Direction,
+  type Group,
+  type Lane,
+  ledgerGroups,
+  ledgerLeft,
+  ranges,
+  runBatch,
+} from './ledger';
 
 export interface Outcome {
   status: Extract<HandoverStatus, 'completed' | 'cancelled' | 'compensated' | 'failed'>;
@@ -24,7 +33,7 @@ function refusalIsFinal(err: unknown): never {
   throw err;
 }
 
-export function handoverStepActivities(db: Db, batchSize: number) {
+export function handoverStepActivities(db: Db, batchSize: number, lanes: number) {
   async function load(handoverId: string, phase?: HandoverPhase): Promise<Handover & { request: HandoverRequest }> {
     if (phase) {
       await db.updateTable('handovers').set({ phase, updated_at: new Date() }).where('id', '=', handoverId).execute();
@@ -35,25 +44,39 @@ export function handoverStepActivities(db: Db, batchSize: number) {
     return handover as Handover & { request: HandoverRequest };
   }
 
-  /** Runs the ledger in one direction in batches; resumes from the heartbeat cursor after a crash. */
+  /**
+   * Runs the ledger in one direction, group by group, each group's batches in `lanes` side by side
+   * (see Lane). Ends only when nothing is left to do, so a batch a stuck earlier attempt held is
+   * picked up too; after a crash it starts over, the done rows are skipped. A lane that fails stops
+   * the others after their current batch.
+   */
   async function runLedger(handoverId: string, direction: Direction): Promise<number> {
     const ctx = Context.current();
-    const handover = await load(handoverId);
-    const actor = handover.started_by;
-    let cursor = (ctx.info.heartbeatDetails as { cursor?: number } | undefined)?.cursor;
+    const actor = (await load(handoverId)).started_by;
     let changed = 0;
-    for (;;) {
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
-      const done = await db.transaction().execute(async (trx) => {
-        const rows = await claimBatch(trx, handoverId, direction, cursor, batchSize);
-        if (rows.length === 0) return undefined;
-        cursor = rows[rows.length - 1]!.seq;
-        return runBatch(trx, handoverId, rows, direction, actor);
-      });
-      if (done === undefined) break;
-      changed += done;
-      ctx.heartbeat({ cursor, changed });
+    let stop = false;
+    async function runLane(group: Group, lane: Lane): Promise<void> {
+      for (const range of ranges(group, direction, batchSize * lanes)) {
+        if (stop) return;
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
+        const batch = { handoverId, group, direction, range, lane, actor };
+        const done = await db.transaction().execute((trx) => runBatch(trx, batch));
+        changed += done;
+        ctx.heartbeat({ changed });
+      }
     }
+    do {
+      for (const group of await ledgerGroups(db, handoverId, direction)) {
+        const runs = Array.from({ length: lanes }, (_, index) =>
+          runLane(group, { index, of: lanes }).catch((err) => {
+            stop = true;
+            throw err;
+          }),
+        );
+        const failed = (await Promise.allSettled(runs)).find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
+    } while ((await ledgerLeft(db, handoverId, direction)) > 0);
     return changed;
   }
 

@@ -13,7 +13,7 @@ export interface ActivityDeps {
 
 export function createActivities({ db, mailer, config }: ActivityDeps) {
   return {
-    ...handoverStepActivities(db, config.moveBatchSize),
+    ...handoverStepActivities(db, config.moveBatchSize, config.moveLanes),
     ...notificationActivities(db, mailer, config),
     ...maintenanceActivities(db, mailer, config),
   };

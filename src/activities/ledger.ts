@@ -1,22 +1,14 @@
 /**
- * The move ledger engine, shared by every handover kind. Planning fills `handover_moves`;
- * these functions apply or revert one batch of it with set-based SQL (one UPDATE … FROM unnest
- * per entity table and field), ledger and customer history in the same transaction.
- * Both directions are compare-and-set: an entity that no longer holds the expected value is
- * left alone and the ledger row records why.
+ * The move ledger engine, shared by every handover kind. Planning fills `handover_moves`; a batch
+ * applies or reverts up to `size` ledger rows of one entity and field in ONE statement that runs
+ * inside PostgreSQL (claim, compare-and-set update, customer history, ledger stamp): no row crosses
+ * to the worker, so batches are large without worker memory. An entity that no longer holds the
+ * expected value is left alone and its ledger row records why.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
+import type { Db } from '../db/connect';
 import type { Database, MoveEntity, MoveField } from '../db/schema';
-
-export interface LedgerRow {
-  seq: number;
-  entity: MoveEntity;
-  entity_id: string;
-  field: MoveField;
-  from_value: string | null;
-  to_value: string | null;
-}
 
 export type Direction = 'apply' | 'revert';
 
@@ -30,124 +22,142 @@ const TABLE: Record<MoveEntity, 'customers' | 'customer_records' | 'callbacks' |
   agent: 'agents',
 };
 
-const HISTORY_FIELD: Partial<Record<MoveField, 'owner_id' | 'office_id'>> = {
-  owner_id: 'owner_id',
-  office_id: 'office_id',
-};
-
-/** Applies or reverts `rows` (one batch) in `trx`; returns how many entities changed. */
-export async function runBatch(
-  trx: Transaction<Database>,
-  handoverId: string,
-  rows: LedgerRow[],
-  direction: Direction,
-  actor: string,
-): Promise<number> {
-  if (direction === 'apply') await requireAvailableSuccessors(trx, rows);
-  let done = 0;
-  const refused: number[] = [];
-  for (const group of groupBy(rows)) {
-    const { entity, field } = group[0]!;
-    const expected = group.map((r) => (direction === 'apply' ? r.from_value : r.to_value));
-    const target = group.map((r) => (direction === 'apply' ? r.to_value : r.from_value));
-    const ids = group.map((r) => r.entity_id);
-    // Done records keep their assignee: reports stay true. Callbacks record who changed them.
-    const onlyOpen = entity === 'record' ? sql`and t.status = 'open'` : sql``;
-    const updatedBy = entity === 'callback' ? sql`, updated_by = ${actor}` : sql``;
-    const changed = await sql<{ id: string }>`
-      update ${sql.table(TABLE[entity])} as t
-      set ${sql.ref(field)} = b.target, updated_at = now() ${updatedBy}
-      from unnest(${ids}::text[], ${expected}::text[], ${target}::text[]) as b(id, expected, target)
-      where t.id = b.id and t.${sql.ref(field)} is not distinct from b.expected ${onlyOpen}
-      returning t.id`.execute(trx);
-    const changedIds = new Set(changed.rows.map((r) => r.id));
-    for (const r of group) {
-      if (changedIds.has(r.entity_id)) done++;
-      else refused.push(r.seq);
-    }
-
-    const historyField = entity === 'customer' ? HISTORY_FIELD[field] : undefined;
-    if (historyField && changedIds.size > 0) {
-      const moved = group.filter((r) => changedIds.has(r.entity_id));
-      await sql`
-        insert into customer_history (customer_id, field, from_value, to_value, actor, handover_id)
-        select id, ${historyField}, before, after, ${actor}, ${handoverId}
-        from unnest(${moved.map((r) => r.entity_id)}::text[],
-                    ${moved.map((r) => (direction === 'apply' ? r.from_value : r.to_value))}::text[],
-                    ${moved.map((r) => (direction === 'apply' ? r.to_value : r.from_value))}::text[]) as h(id, before, after)`.execute(
-        trx,
-      );
-    }
-  }
-  if (refused.length) {
-    // claimBatch stamped every row; a refused one is unstamped and says why.
-    const why = direction === 'apply' ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE;
-    await sql`update handover_moves set ${stampOf(direction)} = null, conflict = ${why}
-      where seq = any(${refused}::bigint[])`.execute(trx);
-  }
-  return done;
-}
-
-/** Fields whose new value is an agent (owner or assignee). */
+/** Fields whose new value is an agent (owner or assignee): invariant 7 is checked for them at move time. */
 const AGENT_FIELDS: ReadonlySet<MoveField> = new Set<MoveField>(['owner_id', 'assignee_id']);
 
 /**
- * Invariant 7 at move time, not only at validation: nothing is assigned to an agent that is `leaving` or
- * `offboarded` (its own handover started after ours was validated). The agents are locked FOR SHARE until
- * the batch commits, so an offboarding's `finish` (which locks the agent row, then checks nothing is left)
- * either sees this batch's moves or makes this check fail; either way no customer ends with an offboarded agent.
+ * One of `of` lanes the ledger is split into by entity, so that batches run side by side on separate
+ * connections (PostgreSQL runs a statement on one core) and never touch the same row: both fields of
+ * a customer (office and owner) are in the same lane, so lanes neither wait on nor deadlock each other.
  */
-async function requireAvailableSuccessors(trx: Transaction<Database>, rows: LedgerRow[]): Promise<void> {
-  const ids = [...new Set(rows.filter((r) => AGENT_FIELDS.has(r.field) && r.to_value).map((r) => r.to_value!))];
-  if (ids.length === 0) return;
-  const { rows: agents } = await sql<{ id: string; name: string; status: string }>`
-    select id, name, status from agents where id = any(${ids}::text[]) order by id for share`.execute(trx);
-  const gone = agents.filter((a) => a.status === 'leaving' || a.status === 'offboarded');
+export interface Lane {
+  index: number;
+  of: number;
+}
+
+/** The ledger rows of one entity and field, between seq `first` and `last`. */
+export interface Group {
+  entity: MoveEntity;
+  field: MoveField;
+  first: number;
+  last: number;
+}
+
+/** The groups of a handover's ledger in the order they run: plan order to apply, the reverse to revert. */
+export async function ledgerGroups(db: Db, handoverId: string, direction: Direction): Promise<Group[]> {
+  const { rows } = await sql<Group>`
+    select entity, field, min(seq) as first, max(seq) as last from handover_moves
+    where handover_id = ${handoverId} group by entity, field`.execute(db);
+  return rows.sort((a, b) => (direction === 'apply' ? a.first - b.first : b.last - a.last));
+}
+
+/**
+ * The seq ranges of `group` in run order, each `span` wide. A batch is a range, not "the next n rows":
+ * its query is an index range scan whatever the planner guesses, and needs no ORDER BY … LIMIT.
+ */
+export function* ranges(group: Group, direction: Direction, span: number): Generator<{ from: number; to: number }> {
+  if (direction === 'apply')
+    for (let from = group.first; from <= group.last; from += span) yield { from, to: from + span - 1 };
+  else for (let to = group.last; to >= group.first; to -= span) yield { from: to - span + 1, to };
+}
+
+/** How many ledger rows are still to apply (or, applied, to revert): a pass is over when none are. */
+export async function ledgerLeft(db: Db, handoverId: string, direction: Direction): Promise<number> {
+  const { rows } = await sql<{ left: number }>`
+    select count(*) as left from handover_moves where handover_id = ${handoverId} and conflict is null and ${
+      direction === 'apply' ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`
+    }`.execute(db);
+  return Number(rows[0]!.left);
+}
+
+export interface Batch {
+  handoverId: string;
+  group: Group;
+  direction: Direction;
+  range: { from: number; to: number };
+  lane: Lane;
+  actor: string;
+}
+
+/**
+ * Applies or reverts the rows of `group` in `range` that belong to `lane`, in `trx`; returns how many
+ * entities changed. The ledger rows are locked first, so a second attempt of the same activity (one
+ * whose heartbeat timed out while a batch waited on a lock) waits for the first and then skips its
+ * rows instead of seeing them as conflicts.
+ */
+export async function runBatch(
+  trx: Transaction<Database>,
+  { handoverId, group, direction, range, lane, actor }: Batch,
+): Promise<number> {
+  const { entity, field } = group;
+  const apply = direction === 'apply';
+  const todo = apply ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`;
+  const inLane = lane.of > 1 ? sql`and mod(abs(hashtext(entity_id)), ${lane.of}) = ${lane.index}` : sql``;
+  const checkSuccessors = apply && AGENT_FIELDS.has(field);
+  const { rows } = await sql<{ changed: number; gone: Gone[] }>`
+    with batch as (
+      select seq, entity_id, ${apply ? sql`from_value` : sql`to_value`} as expected,
+             ${apply ? sql`to_value` : sql`from_value`} as target
+      from handover_moves
+      where handover_id = ${handoverId} and seq between ${range.from} and ${range.to}
+        and entity = ${entity} and field = ${field} and conflict is null and ${todo} ${inLane}
+      for update
+    ), successors as (
+      select id, name, status from agents where ${checkSuccessors ? sql`id in (select target from batch)` : sql`false`}
+      order by id for share
+    ), changed as (
+      ${changeEntities(entity, field, actor)}
+      -- Locks the successors before any entity is touched (a one-time filter), and touches none if one is gone.
+      and not exists (select 1 from successors s where s.status in ('leaving', 'offboarded'))
+      returning b.seq, t.id, b.expected, b.target
+    ), history as (
+      ${entity === 'customer' ? recordHistory(field, actor, handoverId) : sql`select 1`}
+    ), stamped as (
+      update handover_moves m set ${stampOf(direction)} = now() from changed c where m.seq = c.seq
+    ), refused as (
+      update handover_moves m set conflict = ${apply ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE}
+      from (select seq from batch except all select seq from changed) r where m.seq = r.seq
+    )
+    select (select count(*) from changed) as changed,
+           (select coalesce(json_agg(s), '[]') from successors s where s.status in ('leaving', 'offboarded')) as gone
+  `.execute(trx);
+  const { changed, gone } = rows[0]!;
   if (gone.length > 0) {
+    // Invariant 7 at move time: a successor started leaving after we were validated. The agents are
+    // locked FOR SHARE until the batch commits, so an offboarding's finish (which locks the agent row,
+    // then checks nothing is left) either sees this batch's moves or makes this check fail.
     const who = gone.map((a) => `${a.name} (${a.id}) is ${a.status}`).join(', ');
     throw ApplicationFailure.nonRetryable(
       `successor ${who}: nothing more can be assigned to it, so this handover is undone`,
       'SuccessorUnavailable',
     );
   }
+  return Number(changed);
 }
 
-function groupBy(rows: LedgerRow[]): LedgerRow[][] {
-  const groups = new Map<string, LedgerRow[]>();
-  for (const r of rows) {
-    const key = `${r.entity}.${r.field}`;
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
-  }
-  return [...groups.values()];
+interface Gone {
+  id: string;
+  name: string;
+  status: string;
+}
+
+/** The compare-and-set UPDATE of one entity table and field from the batch. */
+function changeEntities(entity: MoveEntity, field: MoveField, actor: string): RawBuilder<unknown> {
+  // Done records keep their assignee: reports stay true. Callbacks record who changed them.
+  const onlyOpen = entity === 'record' ? sql`and t.status = 'open'` : sql``;
+  const updatedBy = entity === 'callback' ? sql`, updated_by = ${actor}` : sql``;
+  return sql`
+    update ${sql.table(TABLE[entity])} as t
+    set ${sql.ref(field)} = b.target, updated_at = now() ${updatedBy}
+    from batch b
+    where t.id = b.entity_id and t.${sql.ref(field)} is not distinct from b.expected ${onlyOpen}`;
+}
+
+/** Invariant 8: every owner and office change of a customer, in its history with actor and handover. */
+function recordHistory(field: MoveField, actor: string, handoverId: string): RawBuilder<unknown> {
+  return sql`
+    insert into customer_history (customer_id, field, from_value, to_value, actor, handover_id)
+    select id, ${field}, expected, target, ${actor}, ${handoverId} from changed`;
 }
 
 const stampOf = (direction: Direction) => (direction === 'apply' ? sql.ref('applied_at') : sql.ref('reverted_at'));
-
-/**
- * Claims the next batch to apply (ascending seq) or revert (descending) after `cursor`: stamps it
- * applied/reverted and returns it, in one pass over the ledger rows. The rows are locked first, so
- * a second attempt of the same activity (a heartbeat timeout while a batch waits on a row lock)
- * waits for the first and then skips its rows instead of seeing them as conflicts.
- */
-export async function claimBatch(
-  trx: Transaction<Database>,
-  handoverId: string,
-  direction: Direction,
-  cursor: number | undefined,
-  size: number,
-): Promise<LedgerRow[]> {
-  const next =
-    direction === 'apply'
-      ? sql`applied_at is null and seq > ${cursor ?? 0} order by seq asc`
-      : sql`applied_at is not null and reverted_at is null and seq < ${cursor ?? Number.MAX_SAFE_INTEGER} order by seq desc`;
-  const { rows } = await sql<LedgerRow>`
-    update handover_moves set ${stampOf(direction)} = now()
-    where seq in (select seq from handover_moves where handover_id = ${handoverId} and conflict is null and ${next}
-                  limit ${size} for update)
-    returning seq, entity, entity_id, field, from_value, to_value`.execute(trx);
-  return rows
-    .map((r) => ({ ...r, seq: Number(r.seq) }))
-    .sort((a, b) => (direction === 'apply' ? a.seq - b.seq : b.seq - a.seq));
-}

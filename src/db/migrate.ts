@@ -1,11 +1,13 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import * as initial from './migrations/0001_initial';
 import * as ledgerFillfactor from './migrations/0002_ledger_fillfactor';
+import * as ledgerWithoutFk from './migrations/0003_ledger_without_fk';
 
 // Migrations listed in code (not read from a folder) so they bundle and run the same everywhere.
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_ledger_fillfactor': ledgerFillfactor,
+  '0003_ledger_without_fk': ledgerWithoutFk,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema

@@ -24,6 +24,8 @@ export async function planInTransaction(
     // These statements read a whole book; hash joins are right for that whatever freshly loaded
     // tables' statistics say (a nested loop over unanalysed rows took minutes at 20,000 customers).
     await sql`set local enable_nestloop = off`.execute(trx);
+    // Ranking and ordering a whole book are sorts of hundreds of thousands of rows: in memory, not on disk.
+    await sql`set local work_mem = '64MB'`.execute(trx);
     // One plan at a time per handover (a retried attempt waits for a stuck one), so nothing is planned twice.
     await sql`select id from handovers where id = ${handoverId} for update`.execute(trx);
     const results = await plan(trx);

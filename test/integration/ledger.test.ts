@@ -1,0 +1,199 @@
+/**
+ * The move ledger engine on real PostgreSQL, without Temporal: batches as seq ranges, lanes side by
+ * side, compare-and-set both ways, customer history, and the successor check at move time.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  CONFLICT_AFTER_MOVE,
+  CONFLICT_BEFORE_MOVE,
+  type Direction,
+  ledgerGroups,
+  ledgerLeft,
+  ranges,
+  runBatch,
+} from '../../src/activities/ledger';
+import type { Db } from '../../src/db/connect';
+import { planOffboard } from '../../src/kinds/offboard';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { seedAgent, seedBook, seedOffice } from '../helpers/handover-env';
+
+let database: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  database = await createTestDatabase('ledger');
+  db = database.db;
+});
+afterAll(() => database?.drop());
+
+describe('ranges', () => {
+  const group = { entity: 'customer', field: 'owner_id', first: 10, last: 34 } as const;
+
+  test('apply covers the group in ascending ranges of the span, revert in descending ones', () => {
+    expect([...ranges(group, 'apply', 10)]).toEqual([
+      { from: 10, to: 19 },
+      { from: 20, to: 29 },
+      { from: 30, to: 39 },
+    ]);
+    expect([...ranges(group, 'revert', 10)]).toEqual([
+      { from: 25, to: 34 },
+      { from: 15, to: 24 },
+      { from: 5, to: 14 },
+    ]);
+  });
+});
+
+/**
+ * A leaver with `customers` customers (2 records each, one open) planned to two successors, plus a
+ * second field per customer (its office), so one entity has two ledger rows.
+ */
+async function plannedHandover(customers: number) {
+  const office = await seedOffice(db);
+  const otherOffice = await seedOffice(db);
+  const leaver = await seedAgent(db, office);
+  const successors = [await seedAgent(db, office), await seedAgent(db, office)];
+  await seedBook(db, office, leaver, customers, 2);
+  const id = `ledger-${randomUUID()}`;
+  const request = { kind: 'offboard', agentId: leaver, to: { pool: successors, strategy: 'round-robin' } } as const;
+  await db
+    .insertInto('handovers')
+    .values({
+      id,
+      kind: 'offboard',
+      agent_id: leaver,
+      office_id: office,
+      request: JSON.stringify(request),
+      request_hash: 'test',
+      started_by: 'ledger-test',
+      status: 'running',
+      phase: 'planning',
+    })
+    .execute();
+  await planOffboard(db, id, request);
+  await sql`insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
+    select ${id}, 'customer', id, 'office_id', office_id, ${otherOffice} from customers where owner_id = ${leaver}
+    order by id`.execute(db);
+  return { id, leaver, successors, office, otherOffice };
+}
+
+/** What the move activity does: group by group, lanes side by side over the group's ranges. */
+async function runAll(handoverId: string, direction: Direction, lanes: number, size: number): Promise<number> {
+  let changed = 0;
+  for (const group of await ledgerGroups(db, handoverId, direction)) {
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, index) => {
+        for (const range of ranges(group, direction, size * lanes)) {
+          const lane = { index, of: lanes };
+          const n = await db
+            .transaction()
+            .execute((trx) => runBatch(trx, { handoverId, group, direction, range, lane, actor: 'ledger-test' }));
+          changed += n;
+        }
+      }),
+    );
+  }
+  return changed;
+}
+
+async function customersOf(leaver: string, handoverId: string) {
+  const { rows } = await sql<{ owner_id: string | null; office_id: string; open_with_leaver: number; history: number }>`
+    select c.owner_id, c.office_id,
+      (select count(*)::int from customer_records r where r.customer_id = c.id and r.assignee_id = ${leaver}
+         and r.status = 'open') as open_with_leaver,
+      (select count(*)::int from customer_history h where h.customer_id = c.id and h.handover_id = ${handoverId}) as history
+    from customers c join handover_moves m on m.entity_id = c.id and m.entity = 'customer' and m.field = 'owner_id'
+    where m.handover_id = ${handoverId}`.execute(db);
+  return rows;
+}
+
+describe.each([1, 2, 3])('%i lane(s), batches of 7', (lanes) => {
+  test('apply moves every planned entity once, with history; revert puts every one back', async () => {
+    const h = await plannedHandover(40);
+    // 40 owners + 40 offices + 40 open records following their customer.
+    expect(await runAll(h.id, 'apply', lanes, 7)).toBe(120);
+    expect(await ledgerLeft(db, h.id, 'apply')).toBe(0);
+    const moved = await customersOf(h.leaver, h.id);
+    expect(moved).toHaveLength(40);
+    for (const c of moved) {
+      expect(h.successors).toContain(c.owner_id);
+      expect(c.office_id).toBe(h.otherOffice);
+      expect(c.open_with_leaver).toBe(0);
+      expect(c.history).toBe(2); // owner and office
+    }
+    // Round-robin by rank: an even split.
+    const perSuccessor = h.successors.map((s) => moved.filter((c) => c.owner_id === s).length);
+    expect(perSuccessor).toEqual([20, 20]);
+    // Done records keep their assignee.
+    const { rows: done } = await sql<{ n: number }>`select count(*)::int as n from customer_records
+      where assignee_id = ${h.leaver} and status = 'done'`.execute(db);
+    expect(done[0]!.n).toBe(40);
+
+    expect(await runAll(h.id, 'revert', lanes, 7)).toBe(120);
+    expect(await ledgerLeft(db, h.id, 'revert')).toBe(0);
+    for (const c of await customersOf(h.leaver, h.id)) {
+      expect(c.owner_id).toBe(h.leaver);
+      expect(c.office_id).toBe(h.office);
+      expect(c.open_with_leaver).toBe(1);
+      expect(c.history).toBe(4);
+    }
+    const { rows: stamps } = await sql<{ applied: number; reverted: number; conflicts: number }>`
+      select count(applied_at)::int as applied, count(reverted_at)::int as reverted, count(conflict)::int as conflicts
+      from handover_moves where handover_id = ${h.id}`.execute(db);
+    expect(stamps[0]).toEqual({ applied: 120, reverted: 120, conflicts: 0 });
+  });
+});
+
+test('compare-and-set: a change before the move is left and reported; one after it is kept by the revert', async () => {
+  const h = await plannedHandover(10);
+  const colleague = await seedAgent(db, h.office);
+  const [before, after] = (
+    await db.selectFrom('customers').select('id').where('owner_id', '=', h.leaver).orderBy('id').limit(2).execute()
+  ).map((c) => c.id);
+  await db.updateTable('customers').set({ owner_id: colleague }).where('id', '=', before!).execute();
+  await runAll(h.id, 'apply', 2, 3);
+  await db.updateTable('customers').set({ owner_id: colleague }).where('id', '=', after!).execute();
+  await runAll(h.id, 'revert', 2, 3);
+
+  const conflicts = await db
+    .selectFrom('handover_moves')
+    .select(['entity_id', 'conflict', 'applied_at', 'reverted_at'])
+    .where('handover_id', '=', h.id)
+    .where('field', '=', 'owner_id')
+    .where('conflict', 'is not', null)
+    .execute();
+  expect(conflicts.map((c) => [c.entity_id, c.conflict]).sort()).toEqual(
+    [
+      [before, CONFLICT_BEFORE_MOVE],
+      [after, CONFLICT_AFTER_MOVE],
+    ].sort(),
+  );
+  expect(conflicts.find((c) => c.entity_id === before)?.applied_at).toBeNull();
+  expect(conflicts.find((c) => c.entity_id === after)?.reverted_at).toBeNull();
+  const owners = await db
+    .selectFrom('customers')
+    .select(['id', 'owner_id'])
+    .where('id', 'in', [before!, after!])
+    .execute();
+  expect(owners.every((c) => c.owner_id === colleague)).toBe(true);
+});
+
+test('a successor that started leaving fails the batch before anything is touched', async () => {
+  const h = await plannedHandover(5);
+  await db.updateTable('agents').set({ status: 'leaving' }).where('id', '=', h.successors[1]!).execute();
+  const [owners] = await ledgerGroups(db, h.id, 'apply');
+  const range = { from: owners!.first, to: owners!.last };
+  const lane = { index: 0, of: 1 };
+  await expect(
+    db
+      .transaction()
+      .execute((trx) =>
+        runBatch(trx, { handoverId: h.id, group: owners!, direction: 'apply', range, lane, actor: 'ledger-test' }),
+      ),
+  ).rejects.toThrow(/is leaving: nothing more can be assigned/);
+  expect(await ledgerLeft(db, h.id, 'apply')).toBe(15);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from customers where owner_id = ${h.leaver}`.execute(db);
+  expect(rows[0]!.n).toBe(5);
+});
