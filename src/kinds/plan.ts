@@ -73,7 +73,11 @@ export async function planCustomerOwners(trx: Trx, handoverId: string, source: R
   return planEntities(trx, handoverId, 'customer', 'owner_id', source, target);
 }
 
-/** Open records assigned to a moved customer's old owner follow the customer to its new owner. */
+/**
+ * Open records assigned to a moved customer's old owner follow the customer to its new owner: the
+ * customers still to move, that is (a sweep looks only at what it added, not at the whole book again;
+ * a record given to the agent after its customer moved is the agent's own, planned with those).
+ */
 export function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
   return sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
@@ -81,6 +85,7 @@ export function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
     from handover_moves m
     join customer_records r on r.customer_id = m.entity_id and r.assignee_id = m.from_value and r.status = 'open'
     where m.handover_id = ${handoverId} and m.entity = 'customer' and m.field = 'owner_id'
+      and m.applied_at is null and m.conflict is null
       and not exists (select 1 from handover_moves p where p.handover_id = ${handoverId}
         and p.entity = 'record' and p.field = 'assignee_id' and p.entity_id = r.id)
     order by m.seq, r.id`.execute(trx);
