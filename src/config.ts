@@ -38,7 +38,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trashRetentionDays: Number(env.TRASH_RETENTION_DAYS ?? 14),
     publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
-    moveBatchSize: Number(env.MOVE_BATCH_SIZE ?? 5000),
-    moveLanes: Math.max(1, Number(env.MOVE_LANES ?? 2)),
+    moveBatchSize: positiveInteger(env, 'MOVE_BATCH_SIZE', 10000),
+    moveLanes: positiveInteger(env, 'MOVE_LANES', 2),
   };
+}
+
+/** A numeric setting, refused at start when it is not a positive integer (0 lanes would move nothing, forever). */
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"; unset it to use ${fallback}`);
+  }
+  return value;
 }

@@ -12,14 +12,17 @@ import { KIND_TRAITS } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import { kindOf } from '../kinds';
 import {
+  type Batch,
+  type BatchResult,
   CONFLICT_AFTER_MOVE,
   type Direction,
+  firstRange,
   type Group,
   type Lane,
   ledgerGroups,
   ledgerLeft,
-  ranges,
   runBatch,
+  type SeqRange,
 } from './ledger';
 
 export interface Outcome {
@@ -56,16 +59,19 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
     let changed = 0;
     let stop = false;
     async function runLane(group: Group, lane: Lane): Promise<void> {
-      for (const range of ranges(group, direction, batchSize * lanes)) {
-        if (stop) return;
+      const span = batchSize * lanes; // about batchSize rows for each lane where the group is dense
+      let range: SeqRange | undefined = firstRange(group, direction, span);
+      while (range && !stop) {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`${direction} of ${handoverId} cancelled`);
-        const batch = { handoverId, group, direction, range, lane, actor };
-        const done = await db.transaction().execute((trx) => runBatch(trx, batch));
-        changed += done;
+        const batch: Batch = { handoverId, group, direction, range, span, lane, actor };
+        const done: BatchResult = await db.transaction().execute((trx) => runBatch(trx, batch));
+        changed += done.changed;
+        range = done.next;
         ctx.heartbeat({ changed });
       }
     }
-    do {
+    let left = Number.POSITIVE_INFINITY;
+    for (;;) {
       for (const group of await ledgerGroups(db, handoverId, direction)) {
         const runs = Array.from({ length: lanes }, (_, index) =>
           runLane(group, { index, of: lanes }).catch((err) => {
@@ -76,8 +82,12 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         const failed = (await Promise.allSettled(runs)).find((r) => r.status === 'rejected');
         if (failed) throw failed.reason;
       }
-    } while ((await ledgerLeft(db, handoverId, direction)) > 0);
-    return changed;
+      const before = left;
+      left = await ledgerLeft(db, handoverId, direction);
+      if (left === 0) return changed;
+      // Every pass covers every row, waiting on any a stuck attempt holds; one that ends no better off is a bug.
+      if (left >= before) throw new Error(`${direction} of ${handoverId}: ${left} ledger rows left after a full pass`);
+    }
   }
 
   async function ledgerCounts(handoverId: string) {

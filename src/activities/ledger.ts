@@ -52,13 +52,21 @@ export async function ledgerGroups(db: Db, handoverId: string, direction: Direct
 }
 
 /**
- * The seq ranges of `group` in run order, each `span` wide. A batch is a range, not "the next n rows":
- * its query is an index range scan whatever the planner guesses, and needs no ORDER BY … LIMIT.
+ * The first batch range of `group`, `span` seqs wide. A batch is a seq range, not "the next n rows":
+ * its query is an index range scan whatever the planner guesses, with no ORDER BY … LIMIT; each batch
+ * names where the next one starts (the group's next seq), so gaps in a group cost nothing.
  */
-export function* ranges(group: Group, direction: Direction, span: number): Generator<{ from: number; to: number }> {
-  if (direction === 'apply')
-    for (let from = group.first; from <= group.last; from += span) yield { from, to: from + span - 1 };
-  else for (let to = group.last; to >= group.first; to -= span) yield { from: to - span + 1, to };
+export function firstRange(group: Group, direction: Direction, span: number): SeqRange {
+  return rangeFrom(group.first, group.last, direction, span);
+}
+
+function rangeFrom(first: number, last: number, direction: Direction, span: number): SeqRange {
+  return direction === 'apply' ? { from: first, to: first + span - 1 } : { from: last - span + 1, to: last };
+}
+
+export interface SeqRange {
+  from: number;
+  to: number;
 }
 
 /** How many ledger rows are still to apply (or, applied, to revert): a pass is over when none are. */
@@ -74,27 +82,34 @@ export interface Batch {
   handoverId: string;
   group: Group;
   direction: Direction;
-  range: { from: number; to: number };
+  range: SeqRange;
+  /** The width of the next range. */
+  span: number;
   lane: Lane;
   actor: string;
 }
 
+export interface BatchResult {
+  changed: number;
+  next: SeqRange | undefined;
+}
+
 /**
  * Applies or reverts the rows of `group` in `range` that belong to `lane`, in `trx`; returns how many
- * entities changed. The ledger rows are locked first, so a second attempt of the same activity (one
+ * entities changed and the next range of the group (none when the group is done). The ledger rows are locked first, so a second attempt of the same activity (one
  * whose heartbeat timed out while a batch waited on a lock) waits for the first and then skips its
  * rows instead of seeing them as conflicts.
  */
 export async function runBatch(
   trx: Transaction<Database>,
-  { handoverId, group, direction, range, lane, actor }: Batch,
-): Promise<number> {
+  { handoverId, group, direction, range, span, lane, actor }: Batch,
+): Promise<BatchResult> {
   const { entity, field } = group;
   const apply = direction === 'apply';
   const todo = apply ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`;
   const inLane = lane.of > 1 ? sql`and mod(abs(hashtext(entity_id)), ${lane.of}) = ${lane.index}` : sql``;
   const checkSuccessors = apply && AGENT_FIELDS.has(field);
-  const { rows } = await sql<{ changed: number; gone: Gone[] }>`
+  const { rows } = await sql<{ changed: number; next: number | null; gone: Gone[] }>`
     with batch as (
       select seq, entity_id, ${apply ? sql`from_value` : sql`to_value`} as expected,
              ${apply ? sql`to_value` : sql`from_value`} as target
@@ -119,9 +134,12 @@ export async function runBatch(
       from (select seq from batch except all select seq from changed) r where m.seq = r.seq
     )
     select (select count(*) from changed) as changed,
+           (select ${apply ? sql`min(seq)` : sql`max(seq)`} from handover_moves where handover_id = ${handoverId}
+              and entity = ${entity} and field = ${field}
+              and ${apply ? sql`seq > ${range.to}` : sql`seq < ${range.from}`}) as next,
            (select coalesce(json_agg(s), '[]') from successors s where s.status in ('leaving', 'offboarded')) as gone
   `.execute(trx);
-  const { changed, gone } = rows[0]!;
+  const { changed, next, gone } = rows[0]!;
   if (gone.length > 0) {
     // Invariant 7 at move time: a successor started leaving after we were validated. The agents are
     // locked FOR SHARE until the batch commits, so an offboarding's finish (which locks the agent row,
@@ -132,7 +150,10 @@ export async function runBatch(
       'SuccessorUnavailable',
     );
   }
-  return Number(changed);
+  return {
+    changed: Number(changed),
+    next: next === null ? undefined : rangeFrom(Number(next), Number(next), direction, span),
+  };
 }
 
 interface Gone {

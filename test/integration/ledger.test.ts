@@ -6,13 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  type Batch,
+  type BatchResult,
   CONFLICT_AFTER_MOVE,
   CONFLICT_BEFORE_MOVE,
   type Direction,
+  firstRange,
+  type Group,
+  type Lane,
   ledgerGroups,
   ledgerLeft,
-  ranges,
   runBatch,
+  type SeqRange,
 } from '../../src/activities/ledger';
 import type { Db } from '../../src/db/connect';
 import { planOffboard } from '../../src/kinds/offboard';
@@ -26,23 +31,6 @@ beforeAll(async () => {
   db = database.db;
 });
 afterAll(() => database?.drop());
-
-describe('ranges', () => {
-  const group = { entity: 'customer', field: 'owner_id', first: 10, last: 34 } as const;
-
-  test('apply covers the group in ascending ranges of the span, revert in descending ones', () => {
-    expect([...ranges(group, 'apply', 10)]).toEqual([
-      { from: 10, to: 19 },
-      { from: 20, to: 29 },
-      { from: 30, to: 39 },
-    ]);
-    expect([...ranges(group, 'revert', 10)]).toEqual([
-      { from: 25, to: 34 },
-      { from: 15, to: 24 },
-      { from: 5, to: 14 },
-    ]);
-  });
-});
 
 /**
  * A leaver with `customers` customers (2 records each, one open) planned to two successors, plus a
@@ -77,21 +65,29 @@ async function plannedHandover(customers: number) {
   return { id, leaver, successors, office, otherOffice };
 }
 
-/** What the move activity does: group by group, lanes side by side over the group's ranges. */
+/** One lane through one group, range after range, as the move activity runs it; returns the ranges. */
+async function runLane(handoverId: string, group: Group, direction: Direction, span: number, lane: Lane) {
+  const walked: SeqRange[] = [];
+  let changed = 0;
+  let range: SeqRange | undefined = firstRange(group, direction, span);
+  while (range) {
+    walked.push(range);
+    const batch: Batch = { handoverId, group, direction, range, span, lane, actor: 'ledger-test' };
+    const done: BatchResult = await db.transaction().execute((trx) => runBatch(trx, batch));
+    changed += done.changed;
+    range = done.next;
+  }
+  return { walked, changed };
+}
+
+/** What the move activity does: group by group, lanes side by side. */
 async function runAll(handoverId: string, direction: Direction, lanes: number, size: number): Promise<number> {
   let changed = 0;
   for (const group of await ledgerGroups(db, handoverId, direction)) {
-    await Promise.all(
-      Array.from({ length: lanes }, async (_, index) => {
-        for (const range of ranges(group, direction, size * lanes)) {
-          const lane = { index, of: lanes };
-          const n = await db
-            .transaction()
-            .execute((trx) => runBatch(trx, { handoverId, group, direction, range, lane, actor: 'ledger-test' }));
-          changed += n;
-        }
-      }),
+    const runs = Array.from({ length: lanes }, (_, index) =>
+      runLane(handoverId, group, direction, size * lanes, { index, of: lanes }),
     );
+    for (const run of await Promise.all(runs)) changed += run.changed;
   }
   return changed;
 }
@@ -182,18 +178,32 @@ test('a successor that started leaving fails the batch before anything is touche
   const h = await plannedHandover(5);
   await db.updateTable('agents').set({ status: 'leaving' }).where('id', '=', h.successors[1]!).execute();
   const [owners] = await ledgerGroups(db, h.id, 'apply');
-  const range = { from: owners!.first, to: owners!.last };
-  const lane = { index: 0, of: 1 };
-  await expect(
-    db
-      .transaction()
-      .execute((trx) =>
-        runBatch(trx, { handoverId: h.id, group: owners!, direction: 'apply', range, lane, actor: 'ledger-test' }),
-      ),
-  ).rejects.toThrow(/is leaving: nothing more can be assigned/);
+  await expect(runLane(h.id, owners!, 'apply', 100, { index: 0, of: 1 })).rejects.toThrow(
+    /is leaving: nothing more can be assigned/,
+  );
   expect(await ledgerLeft(db, h.id, 'apply')).toBe(15);
-  const { rows } = await sql<{
-    n: number;
-  }>`select count(*)::int as n from customers where owner_id = ${h.leaver}`.execute(db);
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from customers where owner_id = ${h.leaver}`.execute(db);
   expect(rows[0]!.n).toBe(5);
+});
+
+test('a group whose seqs lie far apart (other handovers planned between) goes from row to row, not range by range', async () => {
+  const h = await plannedHandover(6);
+  // A million seqs go to other handovers; then a customer given to the leaver meanwhile is swept up.
+  await sql`select setval(pg_get_serial_sequence('handover_moves', 'seq'),
+    nextval(pg_get_serial_sequence('handover_moves', 'seq')) + 1000000)`.execute(db);
+  const stray = await seedAgent(db, h.office);
+  await seedBook(db, h.office, stray, 1, 0);
+  await db.updateTable('customers').set({ owner_id: h.leaver }).where('owner_id', '=', stray).execute();
+  const request = { kind: 'offboard', agentId: h.leaver, to: { pool: h.successors, strategy: 'round-robin' } } as const;
+  expect(await planOffboard(db, h.id, request)).toBe(1);
+
+  const [owners] = await ledgerGroups(db, h.id, 'apply');
+  expect(owners!.last - owners!.first).toBeGreaterThan(1000000);
+  const { walked, changed } = await runLane(h.id, owners!, 'apply', 4, { index: 0, of: 1 });
+  expect(changed).toBe(7);
+  expect(walked).toHaveLength(3); // 4 rows, 2 rows, then straight to the swept one
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from handover_moves
+    where handover_id = ${h.id} and entity = 'customer' and field = 'owner_id' and applied_at is null`.execute(db);
+  expect(rows[0]!.n).toBe(0);
 });
