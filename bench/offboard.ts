@@ -17,7 +17,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { buildApp } from '../src/api/app';
-import { loadConfig } from '../src/config';
+import { loadConfig, POOL_SIZE } from '../src/config';
 import { createDb, type Db } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
 import { startDevServer } from '../src/temporal/dev-server';
@@ -120,7 +120,7 @@ try {
     worker!.once('message', () => resolve());
     worker!.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
   });
-  db = createDb(dbUrl(name), 10);
+  db = createDb(dbUrl(name), POOL_SIZE.api);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const config = loadConfig({ ...env, PORT: '0' });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { loadConfig } from './config';
+import { loadConfig, POOL_SIZE } from './config';
 import { createDb } from './db/connect';
 import { ensureDatabase } from './db/ensure-database';
 import { migrateToLatest } from './db/migrate';
@@ -72,7 +72,7 @@ if (demoHints) console.log(`\n${demoHints.replaceAll('$API', api.url)}`);
  * (PGlite behind a socket, so the same \`pg\` code path serves) stored under data/.
  */
 async function chooseDatabase(): Promise<{ embedded: boolean; poolSize: number; stop: () => Promise<void> }> {
-  const none = { embedded: false, poolSize: 20, stop: async () => undefined };
+  const none = { embedded: false, poolSize: POOL_SIZE.worker, stop: async () => undefined };
   if (process.env.DATABASE_URL) return none;
   if (!process.env.EMBEDDED_POSTGRES && (await answers('127.0.0.1', 5432))) return none;
   const { PGlite } = await import('@electric-sql/pglite');

@@ -198,11 +198,13 @@ export async function start(
     throw err;
   }
   const id = `handover-${randomUUID()}`;
+  let row: Handover;
   try {
-    await deps.db
+    row = await deps.db
       .insertInto('handovers')
       .values(newRow(id, request, scope, actor, idempotencyKey))
-      .execute();
+      .returningAll()
+      .executeTakeFirstOrThrow();
   } catch (err) {
     if ((err as { code?: string }).code !== '23505') throw err;
     // Two requests raced: the same key answers the winner; otherwise the agent is busy.
@@ -211,7 +213,6 @@ export async function start(
     const running = scope.agent ? await runningHandoverOf(deps, scope.agent.id) : undefined;
     throw conflict(`agent ${scope.agent?.id} already has a running handover: ${running?.id ?? 'unknown'}`);
   }
-  const row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   await ensureStarted(deps, row);
   // Just started: the row says all there is; asking the workflow would wait on a busy worker.
   return { status: 202, handover: await view(deps, row, false) };
