@@ -33,7 +33,7 @@ export function planOffboard(db: Db, handoverId: string, request: OffboardReques
   return planInTransaction(db, handoverId, async (trx) => [
     await planCustomerOwners(trx, handoverId, sources.customersOwnedBy(agentId), to),
     await planRecordsFollowingCustomers(trx, handoverId),
-    await planEntities(trx, handoverId, 'record', 'assignee_id', sources.openRecordsAssignedTo(agentId), cycleOver(to)),
+    await planEntities(trx, handoverId, 'record', 'assignee_id', sources.otherOpenRecordsOf(agentId), cycleOver(to)),
     await planEntities(trx, handoverId, 'callback', 'assignee_id', sources.callbacksOf(agentId), cycleOver(to)),
   ]);
 }

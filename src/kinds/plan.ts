@@ -111,8 +111,14 @@ export const sources = {
     select c.id, c.owner_id as from_value from customers c
     where c.id in (select jsonb_array_elements_text(h.request -> 'from' -> 'customerIds') from handovers h
                    where h.id = ${handoverId})`,
-  openRecordsAssignedTo: (agentId: string) =>
-    sql`select id, assignee_id as from_value from customer_records where assignee_id = ${agentId} and status = 'open'`,
+  /**
+   * The agent's open records on customers it does not own. Those on its own customers follow them
+   * (`planRecordsFollowingCustomers`, planned just before): not reading them twice saves the plan
+   * an anti-join of the whole book against the ledger.
+   */
+  otherOpenRecordsOf: (agentId: string) =>
+    sql`select r.id, r.assignee_id as from_value from customer_records r join customers c on c.id = r.customer_id
+        where r.assignee_id = ${agentId} and r.status = 'open' and c.owner_id is distinct from ${agentId}`,
   callbacksOf: (agentId: string, window?: { from: string; to: string }) =>
     window
       ? sql`select id, assignee_id as from_value from callbacks where assignee_id = ${agentId}

@@ -62,7 +62,7 @@ export function planTransfer(db: Db, handoverId: string, request: TransferReques
           handoverId,
           'record',
           'assignee_id',
-          sources.openRecordsAssignedTo(agentId),
+          sources.otherOpenRecordsOf(agentId),
           cycleOver(request.to),
         ),
       );
