@@ -39,6 +39,23 @@ const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:543
 const dbUrl = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * Before a timed run: a CHECKPOINT, so it does not pay for writing out what came before, and no
+ * autovacuum worker busy with the previous run's dead rows (it would take one of the two cores).
+ */
+async function quiesce() {
+  await admin('CHECKPOINT');
+  for (let waited = 0; waited < 120_000; waited += 500) {
+    const client = new pg.Client({ connectionString: dbUrl('postgres') });
+    await client.connect();
+    const { rows } = await client
+      .query<{ n: number }>("select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'")
+      .finally(() => client.end());
+    if (rows[0]!.n === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function admin(statement: string) {
   const client = new pg.Client({ connectionString: dbUrl('postgres') });
   await client.connect();
@@ -81,7 +98,7 @@ try {
   // The floor, on an identical copy: one plain UPDATE per table reaching the same final owners.
   // Each timed run starts after a CHECKPOINT, so none pays for writing out what came before it.
   await admin(`CREATE DATABASE "${floorName}" TEMPLATE "${name}"`);
-  await admin('CHECKPOINT');
+  await quiesce();
   const floorDb = createDb(dbUrl(floorName), 1);
   seeded = Date.now();
   await floorDb.transaction().execute(async (trx) => {
@@ -172,7 +189,7 @@ try {
   const historyEventsSmall = await historyLength(smallRun.id);
 
   // The big one.
-  await admin('CHECKPOINT');
+  await quiesce();
   const started = Date.now();
   const bigRun = await offboard(bigLeaver, big.pool);
   const bigDone = await until(bigRun.id, finished, 'move');
@@ -184,7 +201,7 @@ try {
   log(`steps (s): ${JSON.stringify(await stepTimes(bigRun.id))}`);
 
   // The revert: an identical handover cancelled halfway through its moves.
-  await admin('CHECKPOINT');
+  await quiesce();
   const revRun = await offboard(revLeaver, rev.pool);
   await until(
     revRun.id,
@@ -200,12 +217,17 @@ try {
       reverted: number;
     }>`select count(reverted_at) as reverted from handover_moves where handover_id = ${revRun.id}`.execute(db)
   ).rows[0]!;
-  log(`\nrevert: ${revDone.status}, ${reverted} entities reverted`);
+  log(
+    `\nrevert: ${revDone.status}, ${reverted} entities reverted; steps (s): ${JSON.stringify(await stepTimes(revRun.id))}`,
+  );
 
   const peakWorkerRssMb = peakRss(worker.pid!);
 
   let apiLoad: Record<string, number> | undefined;
-  if (opts['api-load']) apiLoad = await runApiLoad(db, call);
+  if (opts['api-load']) {
+    await quiesce();
+    apiLoad = await runApiLoad(db, call);
+  }
 
   await app.close();
   await connection.close();

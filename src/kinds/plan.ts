@@ -21,16 +21,32 @@ export async function planInTransaction(
   if (db.isTransaction) return run(db as Trx);
   return db.transaction().execute(run);
   async function run(trx: Trx) {
-    // These statements read a whole book; hash joins are right for that whatever freshly loaded
-    // tables' statistics say (a nested loop over unanalysed rows took minutes at 20,000 customers).
-    await sql`set local enable_nestloop = off`.execute(trx);
-    // Ranking and ordering a whole book are sorts of hundreds of thousands of rows: in memory, not on disk.
-    await sql`set local work_mem = '64MB'`.execute(trx);
     // One plan at a time per handover (a retried attempt waits for a stuck one), so nothing is planned twice.
     await sql`select id from handovers where id = ${handoverId} for update`.execute(trx);
+    if (await isLarge(trx, handoverId)) {
+      // A large book is read whole: hash joins are right for that whatever freshly loaded tables'
+      // statistics say (a nested loop over unanalysed rows took minutes at 20,000 customers). A small
+      // one is not: its joins go through the indexes instead of reading every table (200 small
+      // handovers at once in a database of 200,000 customers: all done after 33 s with hash joins, 19 s without).
+      await sql`set local enable_nestloop = off`.execute(trx);
+      // Ranking and ordering a whole book are sorts of hundreds of thousands of rows: in memory, not on disk.
+      await sql`set local work_mem = '64MB'`.execute(trx);
+    }
     const results = await plan(trx);
     return results.reduce((sum, r) => sum + Number(r.numAffectedRows ?? 0), 0);
   }
+}
+
+/** From this many customers or callbacks on, a plan reads the book whole (hash joins). */
+const LARGE_BOOK = 1000;
+
+async function isLarge(trx: Trx, handoverId: string): Promise<boolean> {
+  const { rows } = await sql<{ large: boolean }>`
+    select (select count(*) from (select 1 from customers where owner_id = h.agent_id limit ${LARGE_BOOK}) c)
+         + (select count(*) from (select 1 from callbacks where assignee_id = h.agent_id limit ${LARGE_BOOK}) b)
+         + coalesce(jsonb_array_length(h.request -> 'from' -> 'customerIds'), 0) >= ${LARGE_BOOK} as large
+    from handovers h where h.id = ${handoverId}`.execute(trx);
+  return rows[0]?.large ?? true;
 }
 
 /**
