@@ -523,27 +523,24 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 
 type Path = Array<string | number>;
 
-/** Every node of a JSON value (not the root), and every object node (root included). */
-function nodes(value: unknown, at: Path = []): { leaves: Path[]; objects: Path[] } {
-  const leaves: Path[] = [];
-  const objects: Path[] = [];
+/**
+ * Every node of a JSON value (not the root), and every object node (root included). Collected into
+ * one pair of arrays, never spread: a huge array from an earlier mutation would overflow the stack.
+ */
+function nodes(value: unknown, at: Path = [], found = { leaves: [] as Path[], objects: [] as Path[] }) {
   if (Array.isArray(value)) {
     value.forEach((v, i) => {
-      leaves.push([...at, i]);
-      const sub = nodes(v, [...at, i]);
-      leaves.push(...sub.leaves);
-      objects.push(...sub.objects);
+      found.leaves.push([...at, i]);
+      nodes(v, [...at, i], found);
     });
   } else if (value !== null && typeof value === 'object') {
-    objects.push(at);
+    found.objects.push(at);
     for (const [k, v] of Object.entries(value)) {
-      leaves.push([...at, k]);
-      const sub = nodes(v, [...at, k]);
-      leaves.push(...sub.leaves);
-      objects.push(...sub.objects);
+      found.leaves.push([...at, k]);
+      nodes(v, [...at, k], found);
     }
   }
-  return { leaves, objects };
+  return found;
 }
 
 function setAt(root: unknown, path: Path, value: unknown): void {
