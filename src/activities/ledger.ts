@@ -96,9 +96,10 @@ export interface BatchResult {
 
 /**
  * Applies or reverts the rows of `group` in `range` that belong to `lane`, in `trx`; returns how many
- * entities changed and the next range of the group (none when the group is done). The ledger rows are locked first, so a second attempt of the same activity (one
- * whose heartbeat timed out while a batch waited on a lock) waits for the first and then skips its
- * rows instead of seeing them as conflicts.
+ * entities changed and the group's next range (none when the group is done). The ledger rows are
+ * locked first, so a second attempt of the same activity (one whose heartbeat timed out while a
+ * batch waited on a lock) waits for the first and then skips its rows instead of seeing them as
+ * conflicts.
  */
 export async function runBatch(
   trx: Transaction<Database>,
