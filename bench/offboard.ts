@@ -46,20 +46,19 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function quiesce() {
   await admin('CHECKPOINT');
   for (let waited = 0; waited < 120_000; waited += 500) {
-    const client = new pg.Client({ connectionString: dbUrl('postgres') });
-    await client.connect();
-    const { rows } = await client
-      .query<{ n: number }>("select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'")
-      .finally(() => client.end());
-    if (rows[0]!.n === 0) return;
+    const [busy] = await admin(
+      "select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'",
+    );
+    if (busy?.n === 0) return;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-async function admin(statement: string) {
+/** One statement on the server's `postgres` database, on a connection of its own. */
+async function admin(statement: string): Promise<Array<Record<string, unknown>>> {
   const client = new pg.Client({ connectionString: dbUrl('postgres') });
   await client.connect();
-  await client.query(statement).finally(() => client.end());
+  return (await client.query(statement).finally(() => client.end())).rows;
 }
 
 function bar(label: string, done: number, total: number) {
@@ -96,7 +95,6 @@ try {
   await db.destroy();
 
   // The floor, on an identical copy: one plain UPDATE per table reaching the same final owners.
-  // Each timed run starts after a CHECKPOINT, so none pays for writing out what came before it.
   await admin(`CREATE DATABASE "${floorName}" TEMPLATE "${name}"`);
   await quiesce();
   const floorDb = createDb(dbUrl(floorName), 1);

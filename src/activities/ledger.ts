@@ -72,9 +72,8 @@ export interface SeqRange {
 /** How many ledger rows are still to apply (or, applied, to revert): a pass is over when none are. */
 export async function ledgerLeft(db: Db, handoverId: string, direction: Direction): Promise<number> {
   const { rows } = await sql<{ left: number }>`
-    select count(*) as left from handover_moves where handover_id = ${handoverId} and conflict is null and ${
-      direction === 'apply' ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`
-    }`.execute(db);
+    select count(*) as left from handover_moves
+    where handover_id = ${handoverId} and conflict is null and ${stillToDo(direction)}`.execute(db);
   return Number(rows[0]!.left);
 }
 
@@ -107,7 +106,6 @@ export async function runBatch(
 ): Promise<BatchResult> {
   const { entity, field } = group;
   const apply = direction === 'apply';
-  const todo = apply ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`;
   const inLane = lane.of > 1 ? sql`and mod(abs(hashtext(entity_id)), ${lane.of}) = ${lane.index}` : sql``;
   const checkSuccessors = apply && AGENT_FIELDS.has(field);
   const { rows } = await sql<{ changed: number; next: number | null; gone: Gone[] }>`
@@ -116,7 +114,7 @@ export async function runBatch(
              ${apply ? sql`to_value` : sql`from_value`} as target
       from handover_moves
       where handover_id = ${handoverId} and seq between ${range.from} and ${range.to}
-        and entity = ${entity} and field = ${field} and conflict is null and ${todo} ${inLane}
+        and entity = ${entity} and field = ${field} and conflict is null and ${stillToDo(direction)} ${inLane}
       for update
     ), successors as (
       select id, name, status from agents where ${checkSuccessors ? sql`id in (select target from batch)` : sql`false`}
@@ -181,5 +179,9 @@ function recordHistory(field: MoveField, actor: string, handoverId: string): Raw
     insert into customer_history (customer_id, field, from_value, to_value, actor, handover_id)
     select id, ${field}, expected, target, ${actor}, ${handoverId} from changed`;
 }
+
+/** Ledger rows this direction has yet to do: not applied yet, or applied and not reverted yet. */
+const stillToDo = (direction: Direction) =>
+  direction === 'apply' ? sql`applied_at is null` : sql`applied_at is not null and reverted_at is null`;
 
 const stampOf = (direction: Direction) => (direction === 'apply' ? sql.ref('applied_at') : sql.ref('reverted_at'));

@@ -6,16 +6,8 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { buildTestApi } from '../helpers/api';
 import { expectStatus } from '../helpers/directory';
-import {
-  createHandoverEnv,
-  type HandoverEnv,
-  seedAgent,
-  seedBook,
-  seedCallback,
-  seedOffice,
-  waitForStatus,
-} from '../helpers/handover-env';
-import { checkInvariants, killAllWorkers, spawnWorker } from './helpers';
+import { createHandoverEnv, type HandoverEnv, waitForStatus } from '../helpers/handover-env';
+import { checkInvariants, killAllWorkers, seedLeaverBook, spawnWorker } from './helpers';
 
 let env: HandoverEnv;
 beforeAll(async () => {
@@ -26,20 +18,9 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function setup(customers: number) {
-  const { db } = env;
-  const office = await seedOffice(db);
-  await seedAgent(db, office, { role: 'admin' });
-  const leaver = await seedAgent(db, office);
-  const successor = await seedAgent(db, office);
-  await seedBook(db, office, leaver, customers, 2);
-  await seedCallback(db, leaver, 30);
-  return { office, leaver, successor };
-}
-
 test('the API dies between accepting a start and starting the workflow: the retry with the same key gets the one handover', async () => {
   const { db, api } = env;
-  const s = await setup(20);
+  const s = await seedLeaverBook(env, 20);
   await spawnWorker(env);
   // An API whose Temporal client dies at the worst moment: after the row is in, before the workflow starts.
   const dying = await buildTestApi(db, withBrokenStart(env.temporal.client), env.env);

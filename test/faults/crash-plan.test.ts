@@ -4,16 +4,16 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
+import { createHandoverEnv, type HandoverEnv, waitForStatus } from '../helpers/handover-env';
 import {
-  createHandoverEnv,
-  type HandoverEnv,
-  seedAgent,
-  seedBook,
-  seedCallback,
-  seedOffice,
-  waitForStatus,
-} from '../helpers/handover-env';
-import { checkInvariants, holdLock, killAllWorkers, ledgerCounts, spawnWorker, waitForBackend } from './helpers';
+  checkInvariants,
+  holdLock,
+  killAllWorkers,
+  ledgerCounts,
+  seedLeaverBook,
+  spawnWorker,
+  waitForBackend,
+} from './helpers';
 
 let env: HandoverEnv;
 beforeAll(async () => {
@@ -24,20 +24,9 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function setup(customers: number) {
-  const { db } = env;
-  const office = await seedOffice(db);
-  await seedAgent(db, office, { role: 'admin' });
-  const leaver = await seedAgent(db, office);
-  const successor = await seedAgent(db, office);
-  await seedBook(db, office, leaver, customers, 2);
-  await seedCallback(db, leaver, 30);
-  return { office, leaver, successor };
-}
-
 test('SIGKILL of the worker while planning: a new worker plans once and finishes', async () => {
   const { db, api } = env;
-  const s = await setup(300);
+  const s = await seedLeaverBook(env, 300);
   const lock = await holdLock(env.database.url, 'lock table handover_moves in share row exclusive mode');
   const first = await spawnWorker(env);
   const { id } = expectStatus(

@@ -6,11 +6,23 @@ import { sql } from 'kysely';
 import { expect, inject } from 'vitest';
 import type { Db } from '../../src/db/connect';
 import type { HandoverEnv } from '../helpers/handover-env';
-import { waitFor } from '../helpers/handover-env';
+import { seedAgent, seedBook, seedCallback, seedOffice, waitFor } from '../helpers/handover-env';
 import { ledgerCounts } from '../helpers/locks';
 import type { TestSmtp } from '../helpers/smtp';
 
 export { type HeldLock, holdLock, ledgerCounts, lockLastCustomer, waitForApplied } from '../helpers/locks';
+
+/** An office with an admin, a leaver with `customers` customers (2 records each) and a callback, and a successor. */
+export async function seedLeaverBook(env: HandoverEnv, customers: number) {
+  const { db } = env;
+  const office = await seedOffice(db);
+  await seedAgent(db, office, { role: 'admin' });
+  const leaver = await seedAgent(db, office);
+  const successor = await seedAgent(db, office);
+  await seedBook(db, office, leaver, customers, 2);
+  await seedCallback(db, leaver, 30);
+  return { office, leaver, successor };
+}
 
 const workerPath = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 const children = new Set<ChildProcess>();

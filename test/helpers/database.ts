@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
@@ -51,4 +52,23 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
       });
     },
   };
+}
+
+const tablesOf = new WeakMap<Db, string[]>();
+
+/** Row count and an md5 of every row of every table: equal snapshots mean an unchanged database. */
+export async function snapshotDatabase(db: Db): Promise<string> {
+  let tables = tablesOf.get(db);
+  if (!tables) {
+    const { rows } = await sql<{ tablename: string }>`
+      select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(db);
+    tables = rows.map((r) => r.tablename);
+    tablesOf.set(db, tables);
+  }
+  const parts = tables.map(
+    (t) =>
+      `select '${t}' as t, count(*)::int as n, md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from "${t}" x`,
+  );
+  const { rows } = await sql<{ t: string; n: number; h: string }>`${sql.raw(parts.join(' union all '))}`.execute(db);
+  return rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(' ');
 }

@@ -14,10 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildTestApi, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, snapshotDatabase, type TestDatabase } from '../helpers/database';
 import { createAgent, createCustomer, createToken, expectStatus, seedDirectory, setStatus } from '../helpers/directory';
 import { connectTemporal, uniqueTaskQueue } from '../helpers/temporal';
 
@@ -26,7 +25,6 @@ const SCIM_TOKEN = 'authz-scim-token';
 let database: TestDatabase;
 let temporal: Awaited<ReturnType<typeof connectTemporal>>;
 let api: TestApi;
-let tables: string[];
 
 /** Office A: what the callers own. */
 let a: {
@@ -181,10 +179,6 @@ beforeAll(async () => {
     completed,
     running,
   };
-
-  const { rows } = await sql<{ tablename: string }>`
-    select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);
-  tables = rows.map((r) => r.tablename);
 });
 
 afterAll(async () => {
@@ -193,17 +187,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Row count and an md5 of every row of every table. */
-async function snapshot(): Promise<string> {
-  const parts = tables.map(
-    (t) =>
-      `select '${t}' as t, count(*)::int as n, md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from "${t}" x`,
-  );
-  const { rows } = await sql<{ t: string; n: number; h: string }>`${sql.raw(parts.join(' union all '))}`.execute(
-    database.db,
-  );
-  return rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(' ');
-}
+const snapshot = () => snapshotDatabase(database.db);
 
 // ---------------------------------------------------------------------------------------------
 

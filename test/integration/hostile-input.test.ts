@@ -12,10 +12,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ADMIN_TOKEN, buildTestApi, type TestApi } from '../helpers/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createTestDatabase, snapshotDatabase, type TestDatabase } from '../helpers/database';
 import { createCustomer, type Directory, expectStatus, seedDirectory } from '../helpers/directory';
 import { connectTemporal, uniqueTaskQueue } from '../helpers/temporal';
 
@@ -45,7 +44,6 @@ let ids: {
   handover: string;
   scimUser: string;
 };
-let tables: string[];
 
 beforeAll(async () => {
   [database, temporal] = await Promise.all([createTestDatabase('hostile_input'), connectTemporal()]);
@@ -102,9 +100,6 @@ beforeAll(async () => {
   });
   expect(scimUser.statusCode, scimUser.body).toBe(201);
   ids = { customer, record, callback, handover, scimUser: scimUser.json().id };
-  const { rows } = await sql<{ tablename: string }>`
-    select tablename from pg_tables where schemaname = 'public' order by tablename`.execute(database.db);
-  tables = rows.map((r) => r.tablename);
 });
 
 afterAll(async () => {
@@ -113,17 +108,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Row count and an md5 of every row of every table: equal snapshots mean an unchanged database. */
-async function snapshot(): Promise<string> {
-  const parts = tables.map(
-    (t) =>
-      `select '${t}' as t, count(*)::int as n, md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from "${t}" x`,
-  );
-  const { rows } = await sql<{ t: string; n: number; h: string }>`${sql.raw(parts.join(' union all '))}`.execute(
-    database.db,
-  );
-  return rows.map((r) => `${r.t}:${r.n}:${r.h}`).join(' ');
-}
+const snapshot = () => snapshotDatabase(database.db);
 
 // ---------------------------------------------------------------------------------------------
 // The endpoints
