@@ -28,8 +28,10 @@ export interface Config {
  */
 export const POOL_SIZE = { worker: 20, api: 10 } as const;
 
+/** Every setting is read and checked here, at start: a bad value fails the start, naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = Number(env.PORT ?? 3000);
+  const port = integerSetting(env, 'PORT', 3000, 0, 65535);
+  for (const [name, protocols] of URL_SETTINGS) checkUrl(env, name, protocols);
   return {
     port,
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/handover',
@@ -42,7 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env.MAIL_FROM ?? 'Handover <handover@localhost>',
     mailOutboxDir: env.MAIL_OUTBOX_DIR ?? 'data/outbox',
     hrWebhookSecret: env.HR_WEBHOOK_SECRET || undefined,
-    trashRetentionDays: Number(env.TRASH_RETENTION_DAYS ?? 14),
+    trashRetentionDays: positiveInteger(env, 'TRASH_RETENTION_DAYS', 14),
     publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
     moveBatchSize: positiveInteger(env, 'MOVE_BATCH_SIZE', 10000),
@@ -55,8 +57,44 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(value) || value < 1) {
     throw new Error(`${name} must be a positive integer, got "${raw}"; unset it to use ${fallback}`);
   }
   return value;
+}
+
+function integerSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"; unset it to use ${fallback}`);
+  }
+  return value;
+}
+
+const URL_SETTINGS: Array<[string, string[]]> = [
+  ['DATABASE_URL', ['postgres:', 'postgresql:']],
+  ['SMTP_URL', ['smtp:', 'smtps:']],
+  ['PUBLIC_URL', ['http:', 'https:']],
+  ['TEMPORAL_UI_URL', ['http:', 'https:']],
+];
+
+function checkUrl(env: NodeJS.ProcessEnv, name: string, protocols: string[]): void {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name} is not a URL: "${maskCredentials(raw)}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new Error(`${name} must be a ${protocols.join(' or ')} URL, got "${maskCredentials(raw)}"`);
+  }
+}
+
+/** A URL (or any text holding one) with its password replaced by ***, for printing and logs. */
+export function maskCredentials(text: string): string {
+  return text.replace(/(\/\/[^/:@\s]*):[^@/\s]*@/g, '$1:***@');
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { loadConfig, POOL_SIZE } from './config';
+import { loadConfig, maskCredentials, POOL_SIZE } from './config';
 import { createDb } from './db/connect';
 import { ensureDatabase } from './db/ensure-database';
 import { migrateToLatest } from './db/migrate';
@@ -62,8 +62,8 @@ console.log(`
   API docs     ${api.url}/docs
   Temporal UI  ${config.temporalUiUrl ?? `(external Temporal at ${address})`}
   Temporal     ${address}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue}
-  Mail         ${config.smtpUrl ?? `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}
-  Database     ${database.embedded ? `embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}/` : config.databaseUrl.replace(/:[^:@/]*@/, ':***@')}
+  Mail         ${config.smtpUrl ? maskCredentials(config.smtpUrl) : `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}
+  Database     ${database.embedded ? `embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}/` : maskCredentials(config.databaseUrl)}
 Ctrl-C stops everything.`);
 if (demoHints) console.log(`\n${demoHints.replaceAll('$API', api.url)}`);
 

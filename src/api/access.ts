@@ -3,7 +3,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Agent, AgentStatus, Database } from '../db/schema';
-import type { Actor } from './auth';
+import { type Actor, actsAsAdmin } from './auth';
 import { forbidden, notFound, type Problem, unprocessable } from './problem';
 
 /** An unknown ID: 404 for the org admin; 403 for everyone else, as for anything outside their office. */
@@ -13,7 +13,7 @@ export function unknown(actor: Actor, what: string): Problem {
 
 /** 403 for a plain agent: it may read its own customers and callbacks, nothing else. */
 export function requireAnyAdmin(actor: Actor): void {
-  if (actor.kind === 'agent' && actor.agent.role !== 'admin') {
+  if (actor.kind === 'agent' && !actsAsAdmin(actor)) {
     throw forbidden('an agent may read its own customers and callbacks only');
   }
 }

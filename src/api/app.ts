@@ -1,15 +1,19 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config';
 import type { Db } from '../db/connect';
-import { type Actor, authenticate } from './auth';
-import { databaseInputProblem, Problem } from './problem';
+import { type Actor, authenticate, mayWrite } from './auth';
+import { badRequest, databaseInputProblem, forbidden, Problem } from './problem';
 import { registerRoutes } from './routes';
 import { HR_EVENTS_PATH } from './routes/hr-events';
 import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim-resource';
+import { bodyLimitFor, buildValidator, exceedsContainers, maxContainers } from './validation';
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface ApiDeps {
   db: Db;
@@ -23,6 +27,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
   }
+  interface FastifyContextConfig {
+    /** Objects and arrays a valid body can hold (validation.ts), checked before JSON.parse. */
+    maxContainers?: number;
+    /** A write a plain agent may make on what is its own (its notification settings). */
+    selfService?: boolean;
+  }
 }
 
 export type App = FastifyInstance<
@@ -33,14 +43,17 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-// Large enough for 100,000 customer IDs in one reassign request; larger bodies get 413.
-const BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * For a route without a body schema (its body is ignored); a route with one gets the limit its
+ * largest valid input needs (validation.ts). Larger bodies are refused with 413 before parsing.
+ */
+const DEFAULT_BODY_LIMIT = 16 * 1024;
 
 export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<App> {
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    schemaController: { compilersFactory: { buildValidator } },
     // A URL that is not validly percent-encoded, or a path parameter over 100 characters, is refused
     // before routing; without this Fastify answers a plain application/json body (and 414 for the latter).
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -64,11 +77,47 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
 
   // A plain value (null until the onRequest hook sets it): a getter-only decorator cannot be assigned.
   app.decorateRequest('actor', null as never);
+  app.addHook('onRoute', (route) => {
+    const body = (route.schema as { body?: TSchema } | undefined)?.body;
+    if (!body) return;
+    if (route.bodyLimit === undefined) route.bodyLimit = bodyLimitFor(body);
+    route.config = { ...route.config, maxContainers: maxContainers(body) };
+  });
+  // JSON as Fastify parses it (prototype poisoning refused), after a count of its objects and arrays.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const limit = request.routeOptions.config.maxContainers;
+    if (limit !== undefined && Number.isFinite(limit) && exceedsContainers(body as string, limit)) {
+      done(
+        badRequest(
+          `the body holds more objects and arrays than any valid ${request.method} ${request.routeOptions.url} body (${limit})`,
+        ),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
   app.addHook('onRequest', async (request) => {
-    // HR webhooks carry a Standard Webhooks signature instead of a bearer token (checked by their
-    // route); /scim/ has its own token (SCIM_TOKEN). Exempt by the matched route, not the raw URL.
-    if (request.url.startsWith('/v1/') && request.routeOptions.url !== HR_EVENTS_PATH) {
+    // Decided on the route that serves the request, after decoding (`/%761/offices`, an
+    // absolute-form request line and HEAD reach /v1/offices too), never on the raw URL. HR
+    // webhooks carry a signature instead (checked by their route); /scim/ has its own token.
+    const route = request.routeOptions.url;
+    if (route?.startsWith('/v1/') && route !== HR_EVENTS_PATH) {
       request.actor = await authenticate(deps.db, deps.config.adminToken, request.headers.authorization);
+    }
+  });
+  // Before the body is read: a plain agent may only read (API.md, Auth), so its writes are
+  // refused without parsing or validating what it sent.
+  app.addHook('preParsing', async (request) => {
+    if (
+      request.actor &&
+      !READS.has(request.method) &&
+      !request.routeOptions.config.selfService &&
+      !mayWrite(request.actor)
+    ) {
+      throw forbidden('an agent may read its own customers and callbacks only');
     }
   });
 

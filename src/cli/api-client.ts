@@ -18,7 +18,7 @@ export interface Handover {
   progress: { planned: number; moved: number; reverted: number };
   summary: { customers: number; records: number; callbacks: number; bySuccessor: Record<string, number> } | null;
   error: string | null;
-  links: { self: string; temporalUi: string };
+  links: { self: string; temporalUi?: string };
 }
 
 export function apiClient(env: NodeJS.ProcessEnv = process.env) {

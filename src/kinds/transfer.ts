@@ -72,12 +72,20 @@ export function planTransfer(db: Db, handoverId: string, request: TransferReques
   });
 }
 
-/** In its new office the agent is `active` again. */
+/**
+ * In its new office the agent is `active` again, as a plain agent with no token: rights given in
+ * the old office do not carry over (API.md, Auth). The new office's admins (or the org admin)
+ * give it tokens and promote it. One transaction, so no token outlives the arrival.
+ */
 export async function finishTransfer(db: Db, request: TransferRequest): Promise<void> {
-  await db
-    .updateTable('agents')
-    .set({ status: 'active', updated_at: new Date() })
-    .where('id', '=', request.agentId)
-    .where('status', '=', 'leaving')
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    const arrived = await trx
+      .updateTable('agents')
+      .set({ status: 'active', role: 'agent', updated_at: new Date() })
+      .where('id', '=', request.agentId)
+      .where('status', '=', 'leaving')
+      .returning('id')
+      .executeTakeFirst();
+    if (arrived) await trx.deleteFrom('api_tokens').where('agent_id', '=', request.agentId).execute();
+  });
 }

@@ -125,7 +125,7 @@ export const HandoverView = Type.Object({
   ),
   createdAt: Type.String(),
   finishedAt: Nullable(Type.String()),
-  links: Type.Object({ self: Type.String(), temporalUi: Type.String() }),
+  links: Type.Object({ self: Type.String(), temporalUi: Type.Optional(Type.String()) }),
 });
 export type HandoverViewT = Static<typeof HandoverView>;
 

@@ -21,7 +21,7 @@ import { kindOf, type Scope } from '../../kinds';
 import { AgentIdKey, HandoverKindKey, HandoverStatusKey, OfficeIdKey } from '../../temporal/search-attributes';
 import { HANDOVER_WORKFLOW } from '../../workflows/definitions';
 import type { ApiDeps } from '../app';
-import { type Actor, actorId, isAdminOf, requireAdminOf } from '../auth';
+import { type Actor, actorId, isAdminOf, refuseSelf, requireAdminOf } from '../auth';
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem';
 import type { HandoverViewT } from './schemas';
 import { isRunning, RUNNING, view } from './view';
@@ -42,6 +42,7 @@ export function refusalToProblem(err: unknown): never {
  */
 async function authorize(deps: ApiDeps, actor: Actor, request: HandoverRequest): Promise<void> {
   const agentId = subjectAgentId(request);
+  refuseSelf(actor, agentId, 'start a handover of');
   let offices: string[];
   if (agentId) {
     const agent = await deps.db.selectFrom('agents').select('office_id').where('id', '=', agentId).executeTakeFirst();
@@ -173,6 +174,13 @@ function newRow(id: string, request: HandoverRequest, scope: Scope, actor: Actor
   };
 }
 
+/**
+ * The stored form of a caller's Idempotency-Key: scoped to the caller, so the same key from two
+ * callers names two requests, and prefixed so that no API key can ever be one that HR events
+ * (`hr:`) or SCIM (`scim:`) use.
+ */
+export const callerKey = (actor: Actor, key: string) => `api:${actorId(actor)}:${key}`;
+
 /** Starts a handover: 202 when new; 200 with the same handover for a repeated Idempotency-Key. */
 export async function start(
   deps: ApiDeps,
@@ -232,7 +240,7 @@ async function byIdempotencyKey(deps: ApiDeps, actor: Actor, key: string, hash: 
   if (!row) return undefined;
   if (row.request_hash !== hash) {
     const which = isAdminOf(actor, row.office_id) ? ` (handover ${row.id})` : '';
-    throw unprocessable(`Idempotency-Key ${key} was used for a different request${which}; use a new key`);
+    throw unprocessable(`this Idempotency-Key was used for a different request${which}; use a new key`);
   }
   // The first attempt may have died between its insert and the workflow start: start it now.
   if (isRunning(row.status)) await ensureStarted(deps, row);

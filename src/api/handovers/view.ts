@@ -4,21 +4,58 @@ import type { Handover } from '../../db/schema';
 import type { HandoverState } from '../../domain/handover';
 import { stateQuery } from '../../workflows/definitions';
 import type { ApiDeps } from '../app';
-import type { Actor } from '../auth';
+import { type Actor, isAdminOf, refuseSelf } from '../auth';
 import { forbidden, notFound } from '../problem';
 import type { HandoverViewT } from './schemas';
 
 export const RUNNING = ['running', 'blocked'] as const;
 export const isRunning = (status: string) => RUNNING.includes(status as (typeof RUNNING)[number]);
 
-/** The row for a caller allowed to see it: the org admin or an admin of the handover's office. */
+/**
+ * The row for a caller allowed to see it: the org admin, an admin of the office it started in, or
+ * an admin of the office its agent belongs to now (a finished transfer is seen from both).
+ */
 export async function loadForAdmin(deps: ApiDeps, actor: Actor, id: string): Promise<Handover> {
   const row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', id).executeTakeFirst();
-  if (actor.kind !== 'org-admin' && (!row || actor.agent.role !== 'admin' || actor.agent.office_id !== row.office_id)) {
+  if (actor.kind === 'org-admin') {
+    if (!row) throw notFound(`handover ${id} does not exist`);
+    return row;
+  }
+  const office = row ? await currentOffice(deps, row) : undefined;
+  if (!row || !(isAdminOf(actor, row.office_id) || (office !== undefined && isAdminOf(actor, office)))) {
     throw forbidden(`you may not see or act on handover ${id}`);
   }
-  if (!row) throw notFound(`handover ${id} does not exist`);
   return row;
+}
+
+/**
+ * The row for a caller allowed to cancel or recheck it: the org admin or an admin of the office
+ * the handover's agent belongs to now (not when it started), and never the agent itself.
+ */
+export async function loadForAction(deps: ApiDeps, actor: Actor, id: string, action: string): Promise<Handover> {
+  const row = await deps.db.selectFrom('handovers').selectAll().where('id', '=', id).executeTakeFirst();
+  if (actor.kind === 'org-admin') {
+    if (!row) throw notFound(`handover ${id} does not exist`);
+    return row;
+  }
+  if (!row || !isAdminOf(actor, await currentOffice(deps, row))) {
+    throw forbidden(
+      `you may not ${action} handover ${id}: only the organisation administrator or an admin of its agent's office may`,
+    );
+  }
+  refuseSelf(actor, row.agent_id, `${action} a handover of`);
+  return row;
+}
+
+/** The office of the handover's agent now; the handover's own office when it names customers, not an agent. */
+async function currentOffice(deps: ApiDeps, row: Handover): Promise<string> {
+  if (row.agent_id === null) return row.office_id;
+  const agent = await deps.db
+    .selectFrom('agents')
+    .select('office_id')
+    .where('id', '=', row.agent_id)
+    .executeTakeFirst();
+  return agent?.office_id ?? row.office_id;
 }
 
 /** The API's Handover: live state from the workflow while it runs, the settled row afterwards. */
@@ -62,9 +99,10 @@ export async function view(deps: ApiDeps, row: Handover, live = true): Promise<H
     undeliveredMails: undelivered.map((m) => ({ recipientId: m.recipient_id, kind: m.kind, error: m.last_error })),
     createdAt: row.created_at.toISOString(),
     finishedAt: row.finished_at?.toISOString() ?? null,
+    // No link rather than an empty one when the Web UI's address is unknown.
     links: {
       self: `/v1/handovers/${row.id}`,
-      temporalUi: ui ? `${ui}/namespaces/${deps.config.temporalNamespace}/workflows/${row.id}` : '',
+      ...(ui ? { temporalUi: `${ui}/namespaces/${deps.config.temporalNamespace}/workflows/${row.id}` } : {}),
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Agent as AgentRow, Database } from '../../db/schema';
 import { agentReturnedSignal } from '../../workflows/definitions';
 import { requireAnyAdmin, scopeOffice, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
-import { hashToken, isAdminOf, newToken, requireAdminOf } from '../auth';
+import { hashToken, isAdminOf, newToken, refuseSelf, requireAdminOf } from '../auth';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { conflict, unprocessable } from '../problem';
 import { Id, IdParams, Nullable } from '../schemas';
@@ -165,22 +165,28 @@ export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
     {
       schema: {
         params: IdParams,
+        // `role` is how an office's admins promote an agent (e.g. one that arrived by a transfer).
         body: Type.Object(
-          { status: Type.Union([Type.Literal('active'), Type.Literal('absent')]) },
-          { additionalProperties: false },
+          {
+            status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('absent')])),
+            role: Type.Optional(Role),
+          },
+          { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Agent },
       },
     },
     async (request) => {
       const { id } = request.params;
+      const { status, role } = request.body;
       const current = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
       if (!current) throw unknown(request.actor, `agent ${id}`);
       requireAdminOf(request.actor, current.office_id, `agent ${id}`);
+      refuseSelf(request.actor, id, 'change the status or role of');
       // Compare-and-set: `leaving` and `offboarded` belong to handovers, even one that starts right now.
       const updated = await db
         .updateTable('agents')
-        .set({ status: request.body.status, updated_at: new Date() })
+        .set({ ...(status ? { status } : {}), ...(role ? { role } : {}), updated_at: new Date() })
         .where('id', '=', id)
         .where('status', 'in', ['active', 'absent'])
         .returning('id')
@@ -188,10 +194,10 @@ export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
       if (!updated) {
         const now = await db.selectFrom('agents').select('status').where('id', '=', id).executeTakeFirstOrThrow();
         throw conflict(
-          `agent ${id} is ${now.status}; only a handover changes the status of a leaving or offboarded agent`,
+          `agent ${id} is ${now.status}; only a handover changes a leaving or offboarded agent (retry once it has ended)`,
         );
       }
-      if (request.body.status === 'active' && current.status === 'absent') await endCovers(id);
+      if (status === 'active' && current.status === 'absent') await endCovers(id);
       return toAgent(await agentsWithCount(db).where('agents.id', '=', id).executeTakeFirstOrThrow());
     },
   );

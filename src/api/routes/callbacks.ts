@@ -1,11 +1,12 @@
+import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
 import type { Callback as CallbackRow, Database } from '../../db/schema';
 import { callbackAlert, SOON_WINDOW_MS } from '../../domain/callback-alert';
 import { checkAssignee, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
-import { type Actor, actorId, requireAdminOf, requireOrgAdmin } from '../auth';
-import { toCsv } from '../csv';
+import { type Actor, actorId, actsAsAdmin, requireAdminOf, requireOrgAdmin } from '../auth';
+import { csvLines } from '../csv';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { forbidden, unprocessable } from '../problem';
 import { Id, IdParams, Nullable, NullableString, Timestamp } from '../schemas';
@@ -44,6 +45,8 @@ export const toCallback = (row: CallbackRow, now: Date) => ({
 });
 
 const CSV_HEADER = Object.keys(Callback.properties);
+/** Rows per query of a CSV export. */
+const CSV_BATCH = 1000;
 
 /**
  * Callbacks with the office they belong to: the customer's office, or without a customer the
@@ -164,10 +167,8 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
       const after = decodeCursor(q.cursor);
       const now = new Date();
       const soon = new Date(now.getTime() + SOON_WINDOW_MS);
-      let query = callbacksWithOffice(db)
-        .orderBy('callbacks.id')
-        .limit(limit + 1);
-      if (actor.kind === 'agent' && actor.agent.role !== 'admin') {
+      let query = callbacksWithOffice(db).orderBy('callbacks.id');
+      if (actor.kind === 'agent' && !actsAsAdmin(actor)) {
         if (q.assigneeId !== undefined && q.assigneeId !== actor.agent.id) {
           throw forbidden('you may list your own callbacks only');
         }
@@ -186,7 +187,6 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
       }
       if (q.assigneeId !== undefined) query = query.where('callbacks.assignee_id', '=', q.assigneeId);
       if (q.customerId !== undefined) query = query.where('callbacks.customer_id', '=', q.customerId);
-      if (after) query = query.where('callbacks.id', '>', after);
       // A window [from, to]: the callbacks that overlap it.
       if (q.from !== undefined) query = query.where('callbacks.ends_at', '>=', new Date(q.from));
       if (q.to !== undefined) query = query.where('callbacks.starts_at', '<=', new Date(q.to));
@@ -198,16 +198,27 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
         query = query.where('callbacks.starts_at', '>', now).where('callbacks.starts_at', '<=', soon);
       if (q.alert === 'none')
         query = query.where('callbacks.starts_at', '>', soon).where('callbacks.ends_at', '>=', now);
-      const result = page(await query.execute(), limit, (row) => toCallback(row, now));
 
       const wantsCsv =
         q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''));
-      if (!wantsCsv) return result;
-      if (result.nextCursor) reply.header('x-next-cursor', result.nextCursor);
-      const rows = result.items.map((item) => CSV_HEADER.map((key) => item[key as keyof typeof item]));
-      // A string body with a non-JSON type goes out as is; the JSON response schema does not apply to it.
-      const csv = toCsv(CSV_HEADER, rows) as unknown as typeof result;
-      return reply.type('text/csv; charset=utf-8').send(csv);
+      if (!wantsCsv) {
+        const rows = await (after ? query.where('callbacks.id', '>', after) : query).limit(limit + 1).execute();
+        return page(rows, limit, (row) => toCallback(row, now));
+      }
+      // Every matching row, no paging (API.md): read in keyset batches and streamed, so memory stays
+      // bounded whatever the count. A stream body goes out as is; the JSON response schema does not apply.
+      async function* csv() {
+        yield csvLines([CSV_HEADER]);
+        let last: string | undefined;
+        for (;;) {
+          const batch = await (last ? query.where('callbacks.id', '>', last) : query).limit(CSV_BATCH).execute();
+          if (batch.length === 0) return;
+          const items = batch.map((row) => toCallback(row, now));
+          yield csvLines(items.map((item) => CSV_HEADER.map((key) => item[key as keyof typeof item])));
+          last = batch[batch.length - 1]!.id;
+        }
+      }
+      return reply.type('text/csv; charset=utf-8').send(Readable.from(csv()) as never);
     },
   );
 

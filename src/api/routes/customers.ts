@@ -4,7 +4,7 @@ import { writeCustomerHistory } from '../../db/customer-history';
 import type { Customer as CustomerRow, Database } from '../../db/schema';
 import { unknown } from '../access';
 import type { ApiDeps, App } from '../app';
-import { type Actor, actorId, requireAdminOf, requireReader } from '../auth';
+import { type Actor, actorId, actsAsAdmin, requireAdminOf, requireReader } from '../auth';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { badRequest, conflict, forbidden } from '../problem';
 import { Id, IdParams, Nullable } from '../schemas';
@@ -106,7 +106,7 @@ export async function customerRoutes(app: App, { db, config }: ApiDeps) {
         .selectAll()
         .orderBy('id')
         .limit(limit + 1);
-      if (actor.kind === 'agent' && actor.agent.role !== 'admin') {
+      if (actor.kind === 'agent' && !actsAsAdmin(actor)) {
         // A plain agent lists its own customers, and only those.
         if (ownerId !== undefined && ownerId !== actor.agent.id)
           throw forbidden('you may list your own customers only');

@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { HandoverRequest } from '../../domain/handover';
 import { recheckSignal } from '../../workflows/definitions';
+import { requireAnyAdmin } from '../access';
 import type { ApiDeps, App } from '../app';
 import { HandoverBody, HandoverView, PreviewView } from '../handovers/schemas';
-import { preview, start } from '../handovers/start';
-import { loadForAdmin, view } from '../handovers/view';
+import { callerKey, preview, start } from '../handovers/start';
+import { loadForAction, loadForAdmin, view } from '../handovers/view';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { conflict } from '../problem';
 import { IdParams } from '../schemas';
@@ -29,11 +30,12 @@ export async function handoverRoutes(app: App, deps: ApiDeps) {
       },
     },
     async (request, reply) => {
+      const key = request.headers['idempotency-key'];
       const result = await start(
         deps,
         request.actor,
         request.body as HandoverRequest,
-        request.headers['idempotency-key'],
+        key === undefined ? undefined : callerKey(request.actor, key),
       );
       return reply.status(result.status).send(result.handover);
     },
@@ -75,31 +77,39 @@ export async function handoverRoutes(app: App, deps: ApiDeps) {
       if (status) query = query.where('status', '=', status as never);
       if (kind) query = query.where('kind', '=', kind as never);
       const actor = request.actor;
-      if (actor.kind === 'agent') {
-        // Admins see their office's handovers; plain agents see none.
-        query = query.where('office_id', '=', actor.agent.role === 'admin' ? actor.agent.office_id : '');
-      }
+      // Admins see their office's handovers; plain agents get 403, as on every admin list.
+      requireAnyAdmin(actor);
+      if (actor.kind === 'agent') query = query.where('office_id', '=', actor.agent.office_id);
       const rows = await query.execute();
       const items = await Promise.all(rows.slice(0, limit).map((row) => view(deps, row, false)));
       return { ...page(rows, limit, (r) => r), items };
     },
   );
 
-  app.post('/v1/handovers/:id/cancel', { schema: { params: IdParams } }, async (request, reply) => {
-    const row = await loadForAdmin(deps, request.actor, request.params.id);
-    if (row.status !== 'running' && row.status !== 'blocked') {
-      throw conflict(`handover ${row.id} is already ${row.status}; there is nothing to cancel`);
-    }
-    await temporal.workflow.getHandle(row.id).cancel();
-    return reply.status(202).send({ id: row.id, status: 'cancelling' });
-  });
+  app.post(
+    '/v1/handovers/:id/cancel',
+    { schema: { params: IdParams, response: { 202: HandoverView } } },
+    async (request, reply) => {
+      const row = await loadForAction(deps, request.actor, request.params.id, 'cancel');
+      if (row.status !== 'running' && row.status !== 'blocked') {
+        throw conflict(`handover ${row.id} is already ${row.status}; there is nothing to cancel`);
+      }
+      await temporal.workflow.getHandle(row.id).cancel();
+      // The status stays what it is until compensation ends; the phase says it has begun.
+      return reply.status(202).send({ ...(await view(deps, row, false)), phase: 'compensating' });
+    },
+  );
 
-  app.post('/v1/handovers/:id/recheck', { schema: { params: IdParams } }, async (request, reply) => {
-    const row = await loadForAdmin(deps, request.actor, request.params.id);
-    if (row.status !== 'running' && row.status !== 'blocked') {
-      throw conflict(`handover ${row.id} is already ${row.status}; there is nothing to re-check`);
-    }
-    await temporal.workflow.getHandle(row.id).signal(recheckSignal);
-    return reply.status(202).send({ id: row.id, status: row.status });
-  });
+  app.post(
+    '/v1/handovers/:id/recheck',
+    { schema: { params: IdParams, response: { 202: HandoverView } } },
+    async (request, reply) => {
+      const row = await loadForAction(deps, request.actor, request.params.id, 'recheck');
+      if (row.status !== 'running' && row.status !== 'blocked') {
+        throw conflict(`handover ${row.id} is already ${row.status}; there is nothing to re-check`);
+      }
+      await temporal.workflow.getHandle(row.id).signal(recheckSignal);
+      return reply.status(202).send(await view(deps, row, false));
+    },
+  );
 }

@@ -9,7 +9,7 @@ import type { Agent } from '../../db/schema';
 import type { HandoverRequest, Successor } from '../../domain/handover';
 import type { ApiDeps, App } from '../app';
 import { start } from '../handovers/start';
-import { handoverByKey, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
+import { endRunningCovers, handoverByKey, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
 import { badRequest, conflict, unauthorized, unprocessable } from '../problem';
 import { Timestamp } from '../schemas';
 
@@ -112,7 +112,7 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
     scope.post(
       HR_EVENTS_PATH,
       {
-        bodyLimit: 1024 * 1024,
+        bodyLimit: 64 * 1024, // an event is a few hundred bytes; HR systems may add fields of their own
         schema: {
           summary: 'An HR event (Standard Webhooks signature, no bearer token)',
           security: [],
@@ -159,6 +159,8 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
     let undo: (() => Promise<void>) | undefined;
     switch (event.type) {
       case 'employee.terminated':
+        // A running cover of the employee ends first (its callbacks go back), then it is offboarded.
+        await endRunningCovers(db, deps.temporal, employee.id);
         request = { kind: 'offboard', agentId: employee.id, to: await to(), reason, ...at(event.effectiveAt) };
         break;
       case 'employee.transferred': {

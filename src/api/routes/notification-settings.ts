@@ -63,6 +63,7 @@ export async function notificationSettingRoutes(app: App, { db }: ApiDeps) {
   app.put(
     '/v1/agents/:id/notification-settings/:kind',
     {
+      config: { selfService: true }, // an agent may turn its own optional mails on and off
       schema: {
         params: Type.Object({ id: Id, kind: Kind }),
         body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Selectable } from 'kysely';
 import type { OfficeTable } from '../../db/schema';
+import { requireAnyAdmin } from '../access';
 import type { ApiDeps, App } from '../app';
 import { requireOrgAdmin } from '../auth';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
@@ -58,7 +59,8 @@ export async function officeRoutes(app: App, { db }: ApiDeps) {
         .orderBy('id')
         .limit(limit + 1);
       if (after) query = query.where('id', '>', after);
-      // Agents and office admins see their own office only.
+      // Office admins see their own office only; plain agents get 403, as on every admin list.
+      requireAnyAdmin(request.actor);
       if (request.actor.kind === 'agent') query = query.where('id', '=', request.actor.agent.office_id);
       return page(await query.execute(), limit, toOffice);
     },

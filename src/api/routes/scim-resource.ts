@@ -2,7 +2,6 @@
  * The SCIM side of a User: its schemas and errors, and reading a User body or PATCH operation
  * (in the forms Okta and Entra ID send) into the changes it asks of an agent.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyError } from 'fastify';
 import type { SqlBool } from 'kysely';
 import type { Agent, Locale } from '../../db/schema';
@@ -47,13 +46,11 @@ export interface Changes {
 
 export type AgentWithOffice = Agent & { office_external_id: string | null; deprovisioning: SqlBool };
 
-export const deprovisionKey = (agentId: string) => `scim:${agentId}:deprovision`;
-
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+/**
+ * The n-th deprovisioning of an agent (from 1): a repeat while one runs or after it completed
+ * answers that one; after one ended `cancelled`, `compensated` or `failed`, the next number starts anew.
+ */
+export const deprovisionKey = (agentId: string, attempt: number) => `scim:${agentId}:deprovision:${attempt}`;
 
 export function toScimError(error: FastifyError | Problem | ScimError): ScimError {
   if (error instanceof ScimError) return error;

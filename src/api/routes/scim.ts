@@ -10,9 +10,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyError } from 'fastify';
 import { sql } from 'kysely';
 import type { ApiDeps, App } from '../app';
+import { sameSecret } from '../auth';
 import { start } from '../handovers/start';
 import { RUNNING } from '../handovers/view';
-import { handoverByKey, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
+import { endRunningCovers, INTEGRATION_ACTOR, officePool } from '../integrations/pool';
 import { Problem } from '../problem';
 import {
   type AgentWithOffice,
@@ -29,7 +30,6 @@ import {
   PATCH_SCHEMA,
   SCIM_MEDIA_TYPE,
   ScimError,
-  sameSecret,
   scimErrorBody,
   toScimError,
   USER_SCHEMA,
@@ -69,7 +69,8 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
         throw new ScimError(404, `no SCIM endpoint ${request.method} ${request.url.split('?')[0]}`);
       });
 
-      const route = { schema: { tags: ['SCIM'], security: [{ scim: [] }] } };
+      // A User is a few KB even with every attribute an IdP sends (its bodies are open objects, so no limit is derived).
+      const route = { bodyLimit: 64 * 1024, schema: { tags: ['SCIM'], security: [{ scim: [] }] } };
 
       scope.get('/ServiceProviderConfig', route, async () => ({
         schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
@@ -117,7 +118,7 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
                 'invalidFilter',
               );
             }
-            const value = JSON.parse(`"${m[2]}"`) as string;
+            const value = filterValue(m[2]!);
             // userName is case-insensitive (RFC 7643 caseExact: false); externalId is case-exact.
             query =
               m[1]!.toLowerCase() === 'username'
@@ -148,11 +149,11 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
 
       scope.get(
         '/Users/:id',
-        { schema: { ...route.schema, params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } },
+        { ...route, schema: { ...route.schema, params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } },
         async (request) => toUser(await load(request.params.id)),
       );
 
-      scope.post('/Users', { schema: { ...route.schema, body: Type.Object({}) } }, async (request, reply) => {
+      scope.post('/Users', { ...route, schema: { ...route.schema, body: Type.Object({}) } }, async (request, reply) => {
         const changes = fromResource(request.body);
         if (!changes.userName) throw new ScimError(400, 'userName (the e-mail address) is required', 'invalidValue');
         checkLengths(changes);
@@ -173,21 +174,22 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
             email: changes.userName,
             role: 'agent',
             locale: localeOf(changes.locale) ?? 'en',
-            status: 'active',
+            // Provisioned as inactive: it never starts and owns nothing, so there is nothing to hand
+            // over; it is created deactivated in the same statement (all or nothing, no handover).
+            status: changes.active === false ? 'offboarded' : 'active',
             external_id: changes.externalId ?? null,
             updated_at: new Date(),
           })
           .returning('id')
           .executeTakeFirstOrThrow();
-        let user = await load(row.id);
-        // Provisioned as inactive: it never starts; nothing to hand over, but the intent is recorded.
-        if (changes.active === false) user = await apply(user, { active: false });
+        const user = await load(row.id);
         return reply.status(201).header('location', `${config.publicUrl}/scim/v2/Users/${row.id}`).send(toUser(user));
       });
 
       scope.put(
         '/Users/:id',
         {
+          ...route,
           schema: {
             ...route.schema,
             params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
@@ -206,6 +208,7 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
       scope.patch(
         '/Users/:id',
         {
+          ...route,
           schema: {
             ...route.schema,
             params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
@@ -329,13 +332,22 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
   }
 
   /**
-   * One offboard per agent, to the other active agents of its office (least-loaded), however
-   * often the IdP says so: the Idempotency-Key is per agent, and concurrent repeats meet in `start`.
+   * One offboard per deprovisioning, to the other active agents of its office (least-loaded),
+   * however often the IdP repeats it while that offboard runs or after it completed; concurrent
+   * repeats share the attempt's key and meet in `start`. A running cover is ended first.
    */
   async function deprovision(agent: AgentWithOffice): Promise<void> {
-    const key = deprovisionKey(agent.id);
-    if (await handoverByKey(db, key)) return;
     if (agent.status === 'offboarded' || agent.deprovisioning) return; // already gone, or going (e.g. by HR)
+    const earlier = await db
+      .selectFrom('handovers')
+      .select(['status'])
+      .where('agent_id', '=', agent.id)
+      .where(sql<boolean>`starts_with(idempotency_key, ${deprovisionKey(agent.id, 0).slice(0, -1)})`)
+      .orderBy('created_at', 'desc')
+      .execute();
+    if (earlier[0] && (RUNNING.includes(earlier[0].status as never) || earlier[0].status === 'completed')) return;
+    const key = deprovisionKey(agent.id, earlier.length + 1);
+    await endRunningCovers(db, deps.temporal, agent.id);
     const to = await officePool(db, agent.office_id, agent.id, 'active');
     try {
       await start(
@@ -348,6 +360,19 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
       // Someone else started its offboard meanwhile: that is the deprovisioning.
       if (err instanceof Problem && err.status === 409 && (await load(agent.id)).deprovisioning) return;
       throw err;
+    }
+  }
+
+  /** The quoted value of a filter (a JSON string's escapes); a bad escape or a control character is invalidFilter. */
+  function filterValue(quoted: string): string {
+    try {
+      return JSON.parse(`"${quoted}"`) as string;
+    } catch {
+      throw new ScimError(
+        400,
+        'the filter value is not a valid quoted string (bad escape or control character)',
+        'invalidFilter',
+      );
     }
   }
 
