@@ -58,9 +58,10 @@ export async function runApi(config: Config, db: Db, address: string): Promise<R
   };
   const app = await buildApp({ db, config, temporal, temporalReady }, { logger: true });
   await app.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });
+  const { port } = app.server.address() as import('node:net').AddressInfo; // PORT=0 picks a free one
   return {
     app,
-    url: `http://127.0.0.1:${config.port}`,
+    url: `http://127.0.0.1:${port}`,
     async stop() {
       await app.close();
       await connection.close();

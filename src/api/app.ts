@@ -11,7 +11,7 @@ import { badRequest, databaseInputProblem, forbidden, Problem } from './problem'
 import { registerRoutes } from './routes';
 import { HR_EVENTS_PATH } from './routes/hr-events';
 import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim-resource';
-import { bodyLimitFor, buildValidator, exceedsContainers, maxContainers } from './validation';
+import { bodyLimitFor, buildValidator, containerCounter, maxContainers } from './validation';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -83,22 +83,6 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     if (route.bodyLimit === undefined) route.bodyLimit = bodyLimitFor(body);
     route.config = { ...route.config, maxContainers: maxContainers(body) };
   });
-  // JSON as Fastify parses it (prototype poisoning refused), after a count of its objects and arrays.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const limit = request.routeOptions.config.maxContainers;
-    if (limit !== undefined && Number.isFinite(limit) && exceedsContainers(body as string, limit)) {
-      done(
-        badRequest(
-          `the body holds more objects and arrays than any valid ${request.method} ${request.routeOptions.url} body (${limit})`,
-        ),
-        undefined,
-      );
-      return;
-    }
-    parseJson(request, body as string, done);
-  });
   app.addHook('onRequest', async (request) => {
     // Decided on the route that serves the request, after decoding (`/%761/offices`, an
     // absolute-form request line and HEAD reach /v1/offices too), never on the raw URL. HR
@@ -110,15 +94,20 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   });
   // Before the body is read: a plain agent may only read (API.md, Auth), so its writes are
   // refused without parsing or validating what it sent.
-  app.addHook('preParsing', async (request) => {
-    if (
-      request.actor &&
-      !READS.has(request.method) &&
-      !request.routeOptions.config.selfService &&
-      !mayWrite(request.actor)
-    ) {
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const { selfService, maxContainers: limit } = request.routeOptions.config;
+    if (request.actor && !READS.has(request.method) && !selfService && !mayWrite(request.actor)) {
       throw forbidden('an agent may read its own customers and callbacks only');
     }
+    // A body with more objects and arrays than any valid one is refused while it streams in.
+    if (limit === undefined || !Number.isFinite(limit)) return payload;
+    const what = `${request.method} ${request.routeOptions.url}`;
+    const tooMany = () => badRequest(`the body holds more objects and arrays than any valid ${what} body (${limit})`);
+    const counted = containerCounter(limit, tooMany);
+    // Fastify listens while it reads the body; after an early answer (413 by Content-Length) an
+    // error of the stream must not go unheard, or it would end the process.
+    counted.on('error', () => undefined);
+    return payload.pipe(counted);
   });
 
   app.setErrorHandler((error: FastifyError | Problem, request, reply) => {

@@ -5,6 +5,8 @@
  * hostile body of 50,000 bad items costs one error, not 50,000; and each route's body limit is
  * derived from its schema: what its largest valid input needs, no more.
  */
+
+import { Transform } from 'node:stream';
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
 import type { TSchema } from '@sinclair/typebox';
 
@@ -95,20 +97,31 @@ export function maxContainers(schema: TSchema): number {
   );
 }
 
-/** Counts `{` and `[` outside strings, stopping as soon as there are more than `limit`. */
-export function exceedsContainers(text: string, limit: number): boolean {
+/**
+ * A pass-through of the raw body that counts `{` and `[` outside strings as the bytes arrive, and
+ * fails with `tooMany()` once there are more than `limit`: the body is never collected, let alone
+ * parsed. (Multi-byte UTF-8 never contains these ASCII bytes, so counting bytes is exact.)
+ */
+export function containerCounter(limit: number, tooMany: () => Error): Transform {
   let count = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if ((c === 0x7b || c === 0x5b) && ++count > limit) return true;
-  }
-  return false;
+  let escaped = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      for (const byte of chunk) {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (byte === 0x5c) escaped = true;
+          else if (byte === 0x22) inString = false;
+        } else if (byte === 0x22) inString = true;
+        else if ((byte === 0x7b || byte === 0x5b) && ++count > limit) {
+          callback(tooMany());
+          return;
+        }
+      }
+      callback(null, chunk);
+    },
+  });
 }
 
 /** The smallest limit that every valid body fits in (a little rounded up), or undefined when unbounded. */

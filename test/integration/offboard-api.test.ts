@@ -202,7 +202,7 @@ describe('Idempotency-Key', () => {
     await cancel(running);
   });
 
-  test("another office's admin replaying the key is 403, not the handover", async () => {
+  test("another caller's same key is a request of its own: 403 for another office's admin, 409 for the org admin", async () => {
     const t = await seedTeam(env);
     await seedLeadSource(env, t.office, t.leaver);
     const key = { 'idempotency-key': `key-${t.leaver}` };
@@ -211,8 +211,9 @@ describe('Idempotency-Key', () => {
     const otherAdmin = await createToken(env.api, await seedAgent(env.db, await seedOffice(env.db), { role: 'admin' }));
     const problem = expectStatus(await post(body, otherAdmin, key), 403);
     expect(problem.detail).not.toContain(started.id);
-    // The org admin may.
-    expect(expectStatus(await post(body, ADMIN_TOKEN, key), 200).id).toBe(started.id);
+    // Keys are scoped to the caller (API.md): the org admin's same key names a new request, refused as the agent is busy.
+    expectDetail(expectStatus(await post(body, ADMIN_TOKEN, key), 409), started.id);
+    expect(expectStatus(await post(body, t.admin.token, key), 200).id).toBe(started.id);
     await waitForStatus(env.api, started.id, ['blocked']);
     await cancel(started.id);
   });
@@ -302,7 +303,8 @@ describe('reading, listing, cancel and recheck', () => {
     expect(ids(await list(`?agentId=${t.leaver}&kind=offboard&status=completed`, ADMIN_TOKEN))).toEqual([completed]);
     // Another office's admin and a plain agent see none of them.
     expect(await list('', otherAdmin)).toEqual({ items: [], nextCursor: null });
-    expect((await list('', await createToken(env.api, t.successor))).items).toEqual([]);
+    // A plain agent gets 403 on every admin list (API.md, Auth: it reads its own customers and callbacks only).
+    expectStatus(await env.api.call('GET', '/v1/handovers', undefined, await createToken(env.api, t.successor)), 403);
 
     const first = await list('?limit=1');
     expect(first.items).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { loadConfig } from '../../src/config';
+import { loadConfig, maskCredentials } from '../../src/config';
 
 describe('move settings', () => {
   test('default to batches of 10000 in 2 lanes', () => {
@@ -15,5 +15,40 @@ describe('move settings', () => {
   test.each(['0', '-1', '1.5', 'two'])('refuse %s at start, naming the setting', (bad) => {
     expect(() => loadConfig({ MOVE_LANES: bad })).toThrow(`MOVE_LANES must be a positive integer, got "${bad}"`);
     expect(() => loadConfig({ MOVE_BATCH_SIZE: bad })).toThrow('MOVE_BATCH_SIZE must be a positive integer');
+  });
+});
+
+describe('every setting is checked at start', () => {
+  test.each([
+    ['TRASH_RETENTION_DAYS', 'fourteen', 'TRASH_RETENTION_DAYS must be a positive integer'],
+    ['TRASH_RETENTION_DAYS', '0', 'TRASH_RETENTION_DAYS must be a positive integer'],
+    ['TRASH_RETENTION_DAYS', '1e3', 'TRASH_RETENTION_DAYS must be a positive integer'],
+    ['PORT', '70000', 'PORT must be an integer from 0 to 65535'],
+    ['PORT', 'http', 'PORT must be an integer from 0 to 65535'],
+    ['SMTP_URL', 'mailpit:1025', 'SMTP_URL must be a smtp: or smtps: URL'],
+    ['DATABASE_URL', 'not a url', 'DATABASE_URL is not a URL'],
+    ['PUBLIC_URL', 'ftp://example.test', 'PUBLIC_URL must be a http: or https: URL'],
+  ])('%s=%s fails the start, naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  test('TRASH_RETENTION_DAYS defaults to 14 and is read as a number', () => {
+    expect(loadConfig({}).trashRetentionDays).toBe(14);
+    expect(loadConfig({ TRASH_RETENTION_DAYS: '30' }).trashRetentionDays).toBe(30);
+  });
+});
+
+describe('credentials are masked wherever a URL is printed', () => {
+  test.each([
+    ['smtp://user:s3cret@mail.example.test:587', 'smtp://user:***@mail.example.test:587'],
+    ['postgres://postgres:pa%40ss@127.0.0.1:5432/handover', 'postgres://postgres:***@127.0.0.1:5432/handover'],
+    ['smtp://mailpit:1025', 'smtp://mailpit:1025'],
+  ])('%s', (url, masked) => {
+    expect(maskCredentials(url)).toBe(masked);
+  });
+
+  test('a bad URL in an error message is masked too', () => {
+    expect(() => loadConfig({ SMTP_URL: 'http://u:topsecret@x' })).toThrow(/u:\*\*\*@x/);
+    expect(() => loadConfig({ SMTP_URL: 'http://u:topsecret@x' })).not.toThrow(/topsecret/);
   });
 });
