@@ -398,6 +398,21 @@ describe('authentication is decided on the route that serves the request', () =>
 });
 
 describe('contract details', () => {
+  test('a plain agent gets the same answer on every admin list: 403 problem+json', async () => {
+    const o = await office();
+    const agent = await seedAgent(env.db, o.id);
+    const token = await createToken(env.api, agent);
+    for (const url of ['/v1/offices', '/v1/agents', '/v1/handovers', '/v1/lead-sources', '/v1/integrity']) {
+      const res = await call('GET', url, undefined, token);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(403);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ status: 403, title: 'Forbidden', detail: expect.any(String) });
+    }
+    // What is its own stays readable.
+    expectStatus(await call('GET', '/v1/customers', undefined, token), 200);
+    expectStatus(await call('GET', '/v1/callbacks', undefined, token), 200);
+  });
+
   test('a SCIM filter with a bad escape or a control character is 400 invalidFilter', async () => {
     for (const filter of ['userName eq "\\x"', 'userName eq "a\\u12"', 'externalId eq "tab\there"']) {
       const res = await env.api.call(

@@ -46,7 +46,7 @@ export const toCallback = (row: CallbackRow, now: Date) => ({
 
 const CSV_HEADER = Object.keys(Callback.properties);
 /** Rows per query of a CSV export. */
-const CSV_BATCH = 1000;
+const CSV_BATCH = 500;
 
 /**
  * Callbacks with the office they belong to: the customer's office, or without a customer the
@@ -218,7 +218,9 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
           last = batch[batch.length - 1]!.id;
         }
       }
-      return reply.type('text/csv; charset=utf-8').send(Readable.from(csv()) as never);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .send(Readable.from(csv(), { objectMode: false, highWaterMark: 64 * 1024 }) as never);
     },
   );
 
