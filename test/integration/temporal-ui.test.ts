@@ -1,9 +1,14 @@
 /**
  * The Temporal Web UI explains a handover by itself: drives headless Chromium (Debian's package,
  * through playwright-core — no browser download) against the dev server's UI, filters by the
- * AgentId search attribute, and saves screenshots under docs/screenshots/ (linked from the README).
+ * AgentId search attribute, and saves screenshots to a temporary folder; with UPDATE_SCREENSHOTS=1
+ * under docs/screenshots/ (linked from the README) instead, so a test run never changes tracked files.
  */
+import { mkdtempSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
@@ -16,7 +21,9 @@ import {
   waitForStatus,
 } from '../helpers/handover-env';
 
-const SHOTS = new URL('../../docs/screenshots/', import.meta.url);
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? new URL('../../docs/screenshots/', import.meta.url)
+  : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'handover-screenshots-'))}/`);
 let env: HandoverEnv;
 let browser: Browser;
 
