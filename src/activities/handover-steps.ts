@@ -182,6 +182,11 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
     },
 
     /** Milliseconds until `at` (the clock is read here, not in the workflow); 0 when it has passed. */
+    /** The time `seconds` from now: a durable deadline a continued run can wait for. */
+    async deadlineAfter(seconds: number): Promise<string> {
+      return new Date(Date.now() + seconds * 1000).toISOString();
+    },
+
     async msUntil(at: string): Promise<number> {
       return Math.max(0, Date.parse(at) - Date.now());
     },

@@ -80,6 +80,22 @@ export interface HandoverInput {
   cover: boolean;
   /** Wait until then before validating (phase `waiting`). */
   effectiveAt?: string;
+  /** Set when a run continued as new while blocked (invariant 10): where the saga goes on. */
+  resume?: BlockedResume;
+}
+
+/**
+ * What a blocked handover carries into its next run: it was validated (the agent is `leaving`,
+ * so its release stays the compensation to run), its admins were mailed, and its escalation is
+ * due at `escalateAt` (or was sent).
+ */
+export interface BlockedResume {
+  stage: 'blocked';
+  blockedBy: BlockingLeadSource[];
+  escalateAt: string;
+  escalated: boolean;
+  /** A recheck asked for just before the run continued. */
+  recheckRequested: boolean;
 }
 
 export interface BlockingLeadSource {

@@ -10,19 +10,29 @@ import {
   type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   condition,
+  continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Outcome } from '../activities/handover-steps';
 import type { NotifyEvent } from '../activities/notifications';
 import type { HandoverSummaryJson } from '../db/schema';
-import { type HandoverInput, type HandoverPhase, type HandoverState, KIND_TRAITS } from '../domain/handover';
+import {
+  type BlockedResume,
+  type HandoverInput,
+  type HandoverPhase,
+  type HandoverState,
+  KIND_TRAITS,
+} from '../domain/handover';
 import { HandoverStatusKey } from '../temporal/search-attributes';
 import { agentReturnedSignal, recheckSignal, stateQuery } from './definitions';
 
@@ -45,6 +55,9 @@ const mail = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8 },
 });
+
+/** A blocked run continues as new past this many events (about 11 a recheck), so none nears Temporal's limit. */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 150;
 
 export interface HandoverResult {
   status: Outcome['status'];
@@ -100,23 +113,50 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     }
   };
 
-  async function waitWhileBlocked(): Promise<void> {
-    state.blockedBy = await titled(steps.findBlockers, 'look for lead sources routed to the agent', id);
-    if (state.blockedBy.length === 0) return;
+  async function waitWhileBlocked(resume: BlockedResume | undefined): Promise<void> {
+    if (resume) {
+      state.blockedBy = resume.blockedBy; // the admins were told in an earlier run
+      recheckRequested ||= resume.recheckRequested;
+    } else {
+      state.blockedBy = await titled(steps.findBlockers, 'look for lead sources routed to the agent', id);
+      if (state.blockedBy.length === 0) return;
+    }
     enter('blocked');
     setStatus('blocked');
-    await notify('blocked');
+    if (!resume) await notify('blocked');
+    // Invariant 10: a wait of any length stays small in history; runs started before this change
+    // keep the unbounded loop they recorded.
+    const bounded = resume !== undefined || patched('bounded-blocked-wait');
+    const escalateAt = bounded
+      ? (resume?.escalateAt ?? (await titled(steps.deadlineAfter, 'when to escalate', options.escalateAfterSeconds)))
+      : undefined;
+    let escalated = resume?.escalated ?? false;
     // Escalation is its own durable timer, so it fires on time whatever the recheck interval.
     let escalationDue = false;
     const escalationTimer = new CancellationScope();
-    escalationTimer
-      .run(() => sleep(options.escalateAfterSeconds * 1000, { summary: 'escalate to the office admins' }))
-      .then(() => {
-        escalationDue = true;
-      })
-      .catch(() => undefined);
-    let escalated = false;
+    if (!escalated) {
+      const ms = escalateAt
+        ? await titled(steps.msUntil, 'time until escalation', escalateAt)
+        : options.escalateAfterSeconds * 1000;
+      escalationTimer
+        .run(() => sleep(Math.max(ms, 1), { summary: 'escalate to the office admins' }))
+        .then(() => {
+          escalationDue = true;
+        })
+        .catch(() => undefined);
+    }
     while (state.blockedBy.length > 0) {
+      if (escalateAt && workflowInfo().historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
+        escalationTimer.cancel();
+        const next: BlockedResume = {
+          stage: 'blocked',
+          blockedBy: state.blockedBy,
+          escalateAt,
+          escalated,
+          recheckRequested,
+        };
+        await continueAsNew<typeof handoverWorkflow>({ ...input, resume: next });
+      }
       await condition(() => recheckRequested || (escalationDue && !escalated), options.recheckIntervalSeconds * 1000, {
         summary: 'recheck the blocking lead sources',
       });
@@ -134,7 +174,7 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
   const compensations: Array<() => Promise<unknown>> = [];
   let movesBegan = false;
   try {
-    if (input.effectiveAt) {
+    if (input.effectiveAt && !input.resume) {
       // Nothing is touched before the effective time; a cancel meanwhile just ends it.
       enter('waiting');
       await sleep(await titled(steps.msUntil, 'time until effectiveAt', input.effectiveAt), {
@@ -143,9 +183,12 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     }
     enter('validating');
     compensations.unshift(() => titled(steps.releaseAgent, 'compensate: give the agent its status back', id));
-    await titled(steps.validate, "check the request against today's data; mark the agent leaving", id);
+    // A continued run was validated by an earlier one: it goes on waiting where that one stopped.
+    if (!input.resume) {
+      await titled(steps.validate, "check the request against today's data; mark the agent leaving", id);
+    }
 
-    if (traits.blocksOnLeadSources) await waitWhileBlocked();
+    if (traits.blocksOnLeadSources) await waitWhileBlocked(input.resume);
 
     enter('planning');
     state.progress.planned = (await titled(steps.plan, 'plan every move into the ledger', id)).planned;
@@ -190,6 +233,7 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     await notify('finished');
     return { status: 'completed', summary };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err; // not a failure: the saga goes on in the next run
     const cancelled = isCancellation(err);
     const reason = cancelled ? 'cancelled' : failureMessage(err);
     const outcome = await CancellationScope.nonCancellable(async () => {

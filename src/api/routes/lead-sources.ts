@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Selectable } from 'kysely';
 import type { LeadSourceTable } from '../../db/schema';
+import { recheckSignal } from '../../workflows/definitions';
 import { loadAssignee, requireAnyAdmin, scopeOffice } from '../access';
 import type { ApiDeps, App } from '../app';
 import { requireAdminOf } from '../auth';
@@ -24,7 +25,7 @@ export const toLeadSource = (row: Selectable<LeadSourceTable>) => ({
   defaultAssigneeId: row.default_assignee_id,
 });
 
-export async function leadSourceRoutes(app: App, { db }: ApiDeps) {
+export async function leadSourceRoutes(app: App, { db, temporal }: ApiDeps) {
   app.put(
     '/v1/lead-sources/:key',
     {
@@ -41,13 +42,15 @@ export async function leadSourceRoutes(app: App, { db }: ApiDeps) {
       const { key } = request.params;
       const { name, officeId, defaultAssigneeId } = request.body;
       requireAdminOf(request.actor, officeId, `office ${officeId}`);
+      let freed: string | null = null;
       const row = await db.transaction().execute(async (trx) => {
         const existing = await trx
           .selectFrom('lead_sources')
-          .select('office_id')
+          .select(['office_id', 'default_assignee_id'])
           .where('key', '=', key)
           .forUpdate()
           .executeTakeFirst();
+        freed = existing?.default_assignee_id ?? null;
         // Moving a lead source to another office needs the right to both.
         if (existing) requireAdminOf(request.actor, existing.office_id, `lead source ${key}`);
         const office = await trx.selectFrom('offices').select('id').where('id', '=', officeId).executeTakeFirst();
@@ -68,9 +71,26 @@ export async function leadSourceRoutes(app: App, { db }: ApiDeps) {
           .returningAll()
           .executeTakeFirstOrThrow();
       });
+      // Routed away from an agent whose handover waits on it: that handover rechecks now, not at its next interval.
+      if (freed !== null && freed !== row.default_assignee_id) await recheckBlockedHandovers(freed);
       return toLeadSource(row);
     },
   );
+
+  async function recheckBlockedHandovers(agentId: string) {
+    const blocked = await db
+      .selectFrom('handovers')
+      .select('id')
+      .where('agent_id', '=', agentId)
+      .where('status', '=', 'blocked')
+      .execute();
+    for (const { id } of blocked) {
+      await temporal.workflow
+        .getHandle(id)
+        .signal(recheckSignal)
+        .catch(() => undefined); // it ended meanwhile: nothing to wake
+    }
+  }
 
   app.get(
     '/v1/lead-sources',
