@@ -8,9 +8,10 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Handover, HandoverPhase, HandoverStatus, HandoverSummaryJson } from '../db/schema';
 import type { BlockingLeadSource, HandoverRequest } from '../domain/handover';
-import { KIND_TRAITS } from '../domain/handover';
+import { KIND_TRAITS, successorOf } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import { kindOf } from '../kinds';
+import { currentSuccessors } from '../kinds/successors';
 import {
   type Batch,
   type BatchResult,
@@ -103,6 +104,20 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
     return { planned: Number(row.planned), moved: Number(row.moved), reverted: Number(row.reverted) };
   }
 
+  /** The office successors must be in: the agent's own, now (for a list of customers, the handover's). */
+  async function refreshSuccessors(handover: Handover & { request: HandoverRequest }): Promise<HandoverRequest> {
+    if (!successorOf(handover.request)) return handover.request;
+    const agent = handover.agent_id
+      ? await db.selectFrom('agents').select('office_id').where('id', '=', handover.agent_id).executeTakeFirst()
+      : undefined;
+    return currentSuccessors(
+      db,
+      handover.request,
+      handover.agent_id ?? undefined,
+      agent?.office_id ?? handover.office_id,
+    );
+  }
+
   const steps = {
     /** Re-checks the request against today's data and marks the agent `leaving` (saving its status for compensation). */
     async validate(handoverId: string): Promise<void> {
@@ -157,7 +172,19 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
     /** Adds to the ledger what is to move (again: a second call sweeps up stragglers); returns the totals. */
     async plan(handoverId: string): Promise<{ added: number; planned: number }> {
       const handover = await load(handoverId, 'planning');
-      const added = await kindOf(handover.kind).plan(db, handoverId, handover.request);
+      let request = handover.request;
+      if ((await ledgerCounts(handoverId)).planned === 0) {
+        // The first plan, after any wait: successors as they are now; the sweep plans with the same.
+        request = await refreshSuccessors(handover).catch(refusalIsFinal);
+        if (request !== handover.request) {
+          await db
+            .updateTable('handovers')
+            .set({ request: JSON.stringify(request) })
+            .where('id', '=', handoverId)
+            .execute();
+        }
+      }
+      const added = await kindOf(handover.kind).plan(db, handoverId, request);
       return { added, planned: (await ledgerCounts(handoverId)).planned };
     },
 

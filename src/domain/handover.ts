@@ -18,6 +18,11 @@ interface Common {
   options?: Partial<HandoverOptions>;
   /** When the handover may begin (HR systems send it ahead); it waits on a durable timer until then. */
   effectiveAt?: string;
+  /**
+   * Set by HR events and SCIM when they name no successor (never by an API caller: the schema has
+   * no such field): `to` is the office's other active agents as they are when planning starts.
+   */
+  poolOfOffice?: boolean;
 }
 
 export interface OffboardRequest extends Common {

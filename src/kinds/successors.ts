@@ -3,6 +3,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Agent } from '../db/schema';
 import { leastLoadedQuota, roundRobinQuota, type Slot } from '../domain/distribution';
+import type { HandoverRequest } from '../domain/handover';
 import { type Successor, successorIds } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 
@@ -104,4 +105,57 @@ export function successorByCycle(rn: RawBuilder<unknown>, to: Successor): RawBui
   const ids = successorIds(to);
   if (ids.length === 1) return sql`${ids[0]}::text`;
   return sql`(${ids}::text[])[((${rn} - 1) % ${ids.length}) + 1]`;
+}
+
+/**
+ * Successors as they are when planning starts, after any wait (API.md, "What moves"): pool members
+ * no longer `active` in `officeId` are left out (a pool of the office is computed afresh); a single
+ * successor, or a pool with nobody left, refuses the handover before anything moves, saying whom
+ * to pick instead. Returns the request to plan with (the caller stores it, so the sweep agrees).
+ */
+export async function currentSuccessors<R extends HandoverRequest>(
+  db: Db,
+  request: R,
+  agentId: string | undefined,
+  officeId: string,
+): Promise<R> {
+  const to = 'to' in request ? request.to : undefined;
+  if (!to || 'unassign' in to) return request;
+  const active = await db
+    .selectFrom('agents')
+    .select(['id', 'name', 'status', 'office_id'])
+    .where('office_id', '=', officeId)
+    .where('status', '=', 'active')
+    .$if(agentId !== undefined, (q) => q.where('id', '!=', agentId!))
+    .orderBy('id')
+    .execute();
+  const isActive = new Set(active.map((a) => a.id));
+  const others = active.length ? active.map((a) => `${a.name} (${a.id})`).join(', ') : 'nobody is active there now';
+  if ('agentId' in to) {
+    if (isActive.has(to.agentId)) return request;
+    const agent = await db
+      .selectFrom('agents')
+      .select(['name', 'status', 'office_id'])
+      .where('id', '=', to.agentId)
+      .executeTakeFirst();
+    const now = !agent
+      ? 'no longer exists'
+      : agent.office_id !== officeId
+        ? `is no longer in office ${officeId}`
+        : `is ${agent.status} now`;
+    throw new Refusal(
+      422,
+      `successor ${agent?.name ?? to.agentId} (${to.agentId}) ${now}; nothing was moved. Start a new handover naming someone else: ${others}`,
+      'body/to',
+    );
+  }
+  const pool = request.poolOfOffice ? active.map((a) => a.id) : to.pool.filter((id) => isActive.has(id));
+  if (pool.length === 0) {
+    throw new Refusal(
+      422,
+      `nobody in the successor pool is still active in office ${officeId}; nothing was moved. Start a new handover naming someone else: ${others}`,
+      'body/to/pool',
+    );
+  }
+  return { ...request, to: { ...to, pool } };
 }

@@ -153,7 +153,9 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
       : undefined;
     const to = async (): Promise<Successor> =>
       successor ?? officePool(db, employee.office_id, employee.id, 'body/successor');
+    // Without a successor the pool is the office's other active agents when planning starts (the workflow computes it then).
     const reason = `HR ${event.type} (webhook ${webhookId})`;
+    const fresh = successor ? {} : { poolOfOffice: true };
 
     let request: HandoverRequest;
     let undo: (() => Promise<void>) | undefined;
@@ -161,7 +163,14 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
       case 'employee.terminated':
         // A running cover of the employee ends first (its callbacks go back), then it is offboarded.
         await endRunningCovers(db, deps.temporal, employee.id);
-        request = { kind: 'offboard', agentId: employee.id, to: await to(), reason, ...at(event.effectiveAt) };
+        request = {
+          kind: 'offboard',
+          agentId: employee.id,
+          to: await to(),
+          reason,
+          ...fresh,
+          ...at(event.effectiveAt),
+        };
         break;
       case 'employee.transferred': {
         const office = await db
@@ -180,7 +189,7 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
           agentId: employee.id,
           toOfficeId: office.id,
           customers,
-          ...(customers === 'stay' ? { to: await to() } : {}),
+          ...(customers === 'stay' ? { to: await to(), ...fresh } : {}),
           reason,
           ...at(event.effectiveAt),
         };
@@ -192,6 +201,7 @@ export async function hrEventRoutes(app: App, deps: ApiDeps) {
           fromAgentId: employee.id,
           to: await to(),
           reason,
+          ...fresh,
           ...(event.until ? { until: event.until } : {}),
         };
         undo = await markAbsent(employee);

@@ -353,7 +353,8 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
       await start(
         deps,
         INTEGRATION_ACTOR,
-        { kind: 'offboard', agentId: agent.id, to, reason: 'SCIM deprovisioning (active: false)' },
+        // The pool is computed again when planning starts (poolOfOffice): whoever is active then.
+        { kind: 'offboard', agentId: agent.id, to, reason: 'SCIM deprovisioning (active: false)', poolOfOffice: true },
         key,
       );
     } catch (err) {
