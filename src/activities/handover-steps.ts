@@ -16,6 +16,7 @@ import {
   type Batch,
   type BatchResult,
   CONFLICT_AFTER_MOVE,
+  CONFLICT_AGENT_GONE,
   type Direction,
   firstRange,
   type Group,
@@ -284,12 +285,21 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         .limit(1000)
         .execute();
       const count = (entity: string) => Number(byEntity.find((e) => e.entity === entity)?.count ?? 0);
+      const counts = await ledgerCounts(handoverId);
+      const { total } = await db
+        .selectFrom('handover_moves')
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .where('handover_id', '=', handoverId)
+        .where('conflict', 'is not', null)
+        .executeTakeFirstOrThrow();
       const summary: HandoverSummaryJson = {
         customers: count('customer'),
         records: count('record'),
         callbacks: count('callback'),
         bySuccessor: Object.fromEntries(bySuccessor.map((s) => [s.to_value!, Number(s.count)])),
         conflicts: conflicts.map((c) => ({ entity: c.entity, id: c.entity_id, detail: c.conflict! })),
+        ...(Number(total) > conflicts.length ? { conflictsOmitted: Number(total) - conflicts.length } : {}),
+        progress: counts,
       };
       await db
         .updateTable('handovers')

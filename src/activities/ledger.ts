@@ -14,6 +14,7 @@ export type Direction = 'apply' | 'revert';
 
 export const CONFLICT_BEFORE_MOVE = 'changed by someone else before the move; left as it was';
 export const CONFLICT_AFTER_MOVE = 'changed by someone else after the move; kept, not reverted';
+export const CONFLICT_AGENT_GONE = 'its previous agent is leaving or offboarded now; kept, not handed back';
 
 const TABLE: Record<MoveEntity, 'customers' | 'customer_records' | 'callbacks' | 'agents'> = {
   customer: 'customers',
@@ -106,8 +107,12 @@ export async function runBatch(
 ): Promise<BatchResult> {
   const { entity, field } = group;
   const apply = direction === 'apply';
-  const inLane = lane.of > 1 ? sql`and mod(abs(hashtext(entity_id)), ${lane.of}) = ${lane.index}` : sql``;
+  // A mask, not abs(): abs(hashtext(…)) raises for -2147483648.
+  const inLane = lane.of > 1 ? sql`and mod(hashtext(entity_id) & 2147483647, ${lane.of}) = ${lane.index}` : sql``;
   const checkSuccessors = apply && AGENT_FIELDS.has(field);
+  // Invariant 9: a revert never hands anything back to an agent that is leaving or offboarded now
+  // (the handover's own agent excepted: it is `leaving` because of this very handover).
+  const guardReturn = !apply && AGENT_FIELDS.has(field);
   const { rows } = await sql<{ changed: number; next: number | null; gone: Gone[] }>`
     with batch as (
       select seq, entity_id, ${apply ? sql`from_value` : sql`to_value`} as expected,
@@ -119,17 +124,25 @@ export async function runBatch(
     ), successors as (
       select id, name, status from agents where ${checkSuccessors ? sql`id in (select target from batch)` : sql`false`}
       order by id for share
+    ), gone_back as (
+      select a.id from agents a
+      where ${guardReturn ? sql`a.id in (select target from batch)` : sql`false`}
+        and a.status in ('leaving', 'offboarded')
+        and a.id is distinct from (select agent_id from handovers where id = ${handoverId})
     ), changed as (
       ${changeEntities(entity, field, actor)}
       -- Locks the successors before any entity is touched (a one-time filter), and touches none if one is gone.
       and not exists (select 1 from successors s where s.status in ('leaving', 'offboarded'))
+      and ${guardReturn ? sql`b.target not in (select id from gone_back)` : sql`true`}
       returning b.seq, t.id, b.expected, b.target
     ), history as (
       ${entity === 'customer' ? recordHistory(field, actor, handoverId) : sql`select 1`}
     ), stamped as (
       update handover_moves m set ${stampOf(direction)} = now() from changed c where m.seq = c.seq
     ), refused as (
-      update handover_moves m set conflict = ${apply ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE}
+      update handover_moves m
+      set conflict = case when m.from_value in (select id from gone_back) and ${!apply} then ${CONFLICT_AGENT_GONE}
+                          else ${apply ? CONFLICT_BEFORE_MOVE : CONFLICT_AFTER_MOVE} end
       from (select seq from batch except all select seq from changed) r where m.seq = r.seq
     )
     select (select count(*) from changed) as changed,

@@ -148,6 +148,10 @@ export interface HandoverSummaryJson {
   callbacks: number;
   bySuccessor: Record<string, number>;
   conflicts: Array<{ entity: MoveEntity; id: string; detail: string }>;
+  /** Conflicts beyond the first 1,000 listed: how many more the ledger holds. */
+  conflictsOmitted?: number;
+  /** Ledger counts when it settled: the `progress` of a finished handover. */
+  progress?: { planned: number; moved: number; reverted: number };
 }
 
 /**

@@ -240,11 +240,18 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
       enter('compensating');
       let error: string | undefined = cancelled ? undefined : reason;
       let compensated = true;
-      try {
-        for (const compensate of compensations) await compensate();
-      } catch (compensationErr) {
+      // Every compensation runs, even after one fails for good: each undoes what it can, and each failure is reported.
+      const failures: string[] = [];
+      for (const compensate of compensations) {
+        try {
+          await compensate();
+        } catch (compensationErr) {
+          failures.push(failureMessage(compensationErr));
+        }
+      }
+      if (failures.length > 0) {
         compensated = false;
-        error = `compensation could not finish (${failureMessage(compensationErr)}); check the move ledger of ${id}`;
+        error = `compensation could not finish (${failures.join('; ')}); check the move ledger of ${id}`;
       }
       // cancelled: stopped before anything moved; compensated: moves began and were all undone.
       let status: Outcome['status'] = cancelled ? 'cancelled' : 'failed';

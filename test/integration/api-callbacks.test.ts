@@ -259,6 +259,23 @@ describe('PATCH /v1/callbacks/{id}', () => {
     expectStatus(await api.call('PATCH', `/v1/callbacks/${held.id}`, { note: 'kept', assigneeId: holder }), 200);
   });
 
+  test.each(['leaving', 'offboarded'] as const)(
+    '422: an ended callback of a %s agent is not extended into the future (invariants 2, 9)',
+    async (status) => {
+      const holder = await createAgent(api, d.officeA);
+      const ended = await postCallback(holder, { startsAt: iso(-60 * MIN), endsAt: iso(-30 * MIN) });
+      await setStatus(database.db, holder, status);
+      const url = `/v1/callbacks/${ended.id}`;
+      const refused = expectStatus(await api.call('PATCH', url, { endsAt: iso(60 * MIN) }), 422);
+      expect(refused.detail).toContain(status);
+      expect(refused.detail).toContain('assigneeId');
+      // Rescheduled to someone who can take it: fine; a note on the ended one: fine.
+      expectStatus(await api.call('PATCH', url, { note: 'history' }), 200);
+      const moved = expectStatus(await api.call('PATCH', url, { endsAt: iso(60 * MIN), assigneeId: d.agentA.id }), 200);
+      expect(moved.assigneeId).toBe(d.agentA.id);
+    },
+  );
+
   test('refusals: 403 plain agent (even its own) and other office, 404/403 unknown, 400 schema', async () => {
     const created = await postCallback(d.agentA.id);
     const url = `/v1/callbacks/${created.id}`;

@@ -116,6 +116,8 @@ export const HandoverView = Type.Object({
       callbacks: Type.Integer(),
       bySuccessor: Counts,
       conflicts: Type.Array(Type.Object({ entity: Type.String(), id: Type.String(), detail: Type.String() })),
+      /** Extra to API.md: how many conflicts the list leaves out (it names the first 1,000). */
+      conflictsOmitted: Type.Optional(Type.Integer()),
     }),
   ),
   error: Nullable(Type.String()),

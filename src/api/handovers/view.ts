@@ -74,9 +74,10 @@ export async function view(deps: ApiDeps, row: Handover, live = true): Promise<H
     }
     state = current ?? state;
   } else if (row.summary) {
+    // What the ledger said when it settled (reverted included); rows settled before that was kept, from the summary.
     const s = row.summary;
     const moved = s.customers + s.records + s.callbacks;
-    state.progress = { planned: moved, moved, reverted: 0 };
+    state.progress = s.progress ?? { planned: moved, moved, reverted: 0 };
   }
   const undelivered = await deps.db
     .selectFrom('notification_outbox')

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
 import type { Callback as CallbackRow, Database } from '../../db/schema';
 import { callbackAlert, SOON_WINDOW_MS } from '../../domain/callback-alert';
-import { checkAssignee, unknown } from '../access';
+import { assigneeStatusMessage, checkAssignee, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
 import { type Actor, actorId, actsAsAdmin, requireAdminOf, requireOrgAdmin } from '../auth';
 import { csvLines } from '../csv';
@@ -267,6 +267,21 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
         const startsAt = body.startsAt !== undefined ? new Date(body.startsAt) : current.starts_at;
         const endsAt = body.endsAt !== undefined ? new Date(body.endsAt) : current.ends_at;
         checkWindow(startsAt, endsAt);
+        const rescheduled =
+          startsAt.getTime() !== current.starts_at.getTime() || endsAt.getTime() !== current.ends_at.getTime();
+        if (rescheduled && assigneeId !== null && assigneeId === current.assignee_id && endsAt >= new Date()) {
+          // Invariants 2 and 9: a callback that has not ended is never with a leaving or offboarded agent.
+          const assignee = await trx
+            .selectFrom('agents')
+            .selectAll()
+            .where('id', '=', assigneeId)
+            .forShare()
+            .executeTakeFirst();
+          if (assignee && (assignee.status === 'leaving' || assignee.status === 'offboarded')) {
+            const message = `${assigneeStatusMessage(assignee)}; give the callback another assigneeId to reschedule it`;
+            throw unprocessable(message, [{ path: 'body/endsAt', message }]);
+          }
+        }
         return trx
           .updateTable('callbacks')
           .set({
