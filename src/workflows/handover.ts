@@ -37,10 +37,17 @@ import { HandoverStatusKey } from '../temporal/search-attributes';
 import { agentReturnedSignal, recheckSignal, stateQuery } from './definitions';
 
 // The steps heartbeat every few seconds while they run: a worker that dies mid-step is noticed within the heartbeat timeout.
-const steps = proxyActivities<Activities>({
+const stepOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Refusal', 'MissingHandover'] },
+};
+const tryCancelSteps = proxyActivities<Activities>(stepOptions);
+// Saga rule: a compensation sees the effects of the step it undoes. A cancel waits for a step in
+// flight (e.g. `validate` waiting on a lock) to end, so `releaseAgent` runs after `validate` committed.
+const waitingSteps = proxyActivities<Activities>({
+  ...stepOptions,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 // Moving and reverting are long loops: a heartbeat every batch lets a crashed worker be noticed
 // quickly and the next attempt resume from the cursor; cancel waits until the batch in flight ends.
@@ -66,6 +73,8 @@ export interface HandoverResult {
 
 export async function handoverWorkflow(input: HandoverInput): Promise<HandoverResult> {
   const { handoverId: id, options } = input;
+  // Runs started before this change keep the cancellation they recorded.
+  const steps = patched('steps-end-before-compensation') ? waitingSteps : tryCancelSteps;
   const traits = KIND_TRAITS[input.kind];
   const state: HandoverState = {
     status: 'running',
