@@ -324,6 +324,36 @@ describe('escaping deprovisioning', () => {
   );
 });
 
+test('an offboard through the API of an agent under a running cover ends the cover first (no 409)', async () => {
+  const o = await office();
+  const employee = await seedAgent(env.db, o.id);
+  const cover = await seedAgent(env.db, o.id);
+  const callback = await seedCallback(env.db, employee, 90);
+  const until = new Date(Date.now() + 7 * 86_400_000).toISOString();
+  const covering = expectStatus(
+    await call('POST', '/v1/handovers', {
+      kind: 'reassign-callbacks',
+      fromAgentId: employee,
+      to: { agentId: cover },
+      until,
+    }),
+    202,
+  );
+  await waitFor('the cover to wait for its end', async () =>
+    (await call('GET', `/v1/handovers/${covering.id}`)).json().phase === 'waiting' ? true : undefined,
+  );
+  const leaving = expectStatus(await call('POST', '/v1/handovers', offboard(employee, { agentId: cover })), 202);
+  expect((await rowOf(covering.id)).status).toBe('completed');
+  await waitForStatus(env.api, leaving.id, ['completed']);
+  const row = await env.db
+    .selectFrom('callbacks')
+    .select('assignee_id')
+    .where('id', '=', callback)
+    .executeTakeFirstOrThrow();
+  expect(row.assignee_id).toBe(cover);
+  expect(await agentStatus(env, employee)).toBe('offboarded');
+});
+
 describe('authentication is decided on the route that serves the request', () => {
   /** Every route of the OpenAPI document, its parameters filled with a random ID. */
   async function routes(): Promise<Array<{ method: string; path: string }>> {
