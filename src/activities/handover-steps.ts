@@ -204,7 +204,7 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         .selectFrom('handover_moves')
         .select((eb) => eb.fn.countAll<number>().as('conflicts'))
         .where('handover_id', '=', handoverId)
-        .where('conflict', '=', CONFLICT_AFTER_MOVE)
+        .where('conflict', 'in', [CONFLICT_AFTER_MOVE, CONFLICT_AGENT_GONE])
         .executeTakeFirstOrThrow();
       return { reverted, conflicts: Number(conflicts) };
     },

@@ -4,7 +4,7 @@
  * deprovisioning, claiming the keys that HR and SCIM use, and reaching a route without a token
  * through another form of its path.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ADMIN_TOKEN } from '../helpers/api';
@@ -19,6 +19,7 @@ import {
   waitFor,
   waitForStatus,
 } from '../helpers/handover-env';
+import { sendHrEvent } from '../helpers/hr';
 import { agentStatus, offboard, seedLeadSource } from '../helpers/offboard-api';
 
 const SCIM_TOKEN = 'security-scim-token';
@@ -54,22 +55,7 @@ async function withExternalId(agentId: string): Promise<string> {
   return ext;
 }
 
-function hrEvent(body: unknown, id = `msg_${randomUUID()}`) {
-  const payload = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = createHmac('sha256', HR_KEY).update(`${id}.${timestamp}.${payload}`).digest('base64');
-  return env.api.app.inject({
-    method: 'POST',
-    url: '/v1/hr/events',
-    payload,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': id,
-      'webhook-timestamp': timestamp,
-      'webhook-signature': `v1,${signature}`,
-    },
-  });
-}
+const hrEvent = (body: unknown, id?: string) => sendHrEvent(env.api, HR_KEY, body, id);
 
 const scimPatch = (id: string, operations: unknown[]) =>
   env.api.call(

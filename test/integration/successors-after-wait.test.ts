@@ -4,10 +4,11 @@
  * the handover before anything moves, naming whom to pick instead, and the agent keeps its status.
  * Without a named successor, HR events take the office's active agents as they are then.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
 import { createHandoverEnv, type HandoverEnv, seedAgent, seedBook, waitForStatus } from '../helpers/handover-env';
+import { sendHrEvent } from '../helpers/hr';
 import { agentStatus, loads, offboard, seedLeadSource, seedTeam } from '../helpers/offboard-api';
 
 const HR_KEY = randomBytes(32);
@@ -91,21 +92,7 @@ test('an HR termination without a successor hands to the office as it is when pl
   await env.db.updateTable('agents').set({ external_id: ext }).where('id', '=', t.leaver).execute();
   await seedBook(env.db, t.office, t.leaver, 10, 0);
   const key = await seedLeadSource(env, t.office, t.leaver);
-  const payload = JSON.stringify({ type: 'employee.terminated', employee: { externalId: ext } });
-  const id = `msg_${randomUUID()}`;
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = createHmac('sha256', HR_KEY).update(`${id}.${timestamp}.${payload}`).digest('base64');
-  const res = await env.api.app.inject({
-    method: 'POST',
-    url: '/v1/hr/events',
-    payload,
-    headers: {
-      'content-type': 'application/json',
-      'webhook-id': id,
-      'webhook-timestamp': timestamp,
-      'webhook-signature': `v1,${signature}`,
-    },
-  });
+  const res = await sendHrEvent(env.api, HR_KEY, { type: 'employee.terminated', employee: { externalId: ext } });
   const { handoverId } = expectStatus(res, 202);
   await waitForStatus(env.api, handoverId, ['blocked']);
   // Meanwhile one colleague goes on leave and a new one joins.
