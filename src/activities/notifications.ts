@@ -201,6 +201,12 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
         .execute();
   }
 
+  /**
+   * How long a delivery holds its row: past the mail activity's heartbeat timeout (1 minute), within
+   * its retries (about 4 minutes in all), so an attempt that died mid-send is retried in time.
+   */
+  const CLAIM_SECONDS = 2 * 60;
+
   /** Sends what is pending for the handover. Transient SMTP failures throw (Temporal retries); permanent ones are recorded. */
   async function deliver(handoverId: string): Promise<{ sent: number; failed: number }> {
     const lastAttempt = Context.current().info.attempt >= NOTIFY_MAX_ATTEMPTS;
@@ -214,14 +220,36 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
     let sent = 0;
     let failed = 0;
     let transient: Error | undefined;
+    let busy = 0;
     for (const row of pending) {
       Context.current().heartbeat();
+      // Claimed, still pending: a row cancelled meanwhile is never sent, and one another attempt is
+      // sending (its claim not lapsed) is not sent twice.
+      const claimed = await db
+        .updateTable('notification_outbox')
+        .set({ claimed_until: sql`now() + ${`${CLAIM_SECONDS} seconds`}::interval` })
+        .where('key', '=', row.key)
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', sql<Date>`now()`)]))
+        .returning('key')
+        .executeTakeFirst();
+      if (!claimed) {
+        const now = await db
+          .selectFrom('notification_outbox')
+          .select('status')
+          .where('key', '=', row.key)
+          .executeTakeFirst();
+        if (now?.status === 'pending') busy++; // another attempt holds it: retry once its claim lapses
+        continue;
+      }
       try {
         await mailer.send({ to: row.email, subject: row.subject, text: row.body, messageId: `<${row.key}@handover>` });
+        // Only a pending row becomes sent: a `cancelled` one stays what it is.
         await db
           .updateTable('notification_outbox')
-          .set({ status: 'sent', sent_at: new Date(), attempts: sql`attempts + 1` })
+          .set({ status: 'sent', sent_at: new Date(), attempts: sql`attempts + 1`, claimed_until: null })
           .where('key', '=', row.key)
+          .where('status', '=', 'pending')
           .execute();
         sent++;
       } catch (err) {
@@ -232,14 +260,18 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
             status: permanent ? 'failed' : 'pending',
             attempts: sql`attempts + 1`,
             last_error: String((err as Error).message).slice(0, 1000),
+            claimed_until: null,
           })
           .where('key', '=', row.key)
+          .where('status', '=', 'pending')
           .execute();
         if (permanent) failed++;
         else transient = err as Error;
       }
     }
     if (transient) throw transient;
+    if (busy > 0)
+      throw new Error(`${busy} mails of handover ${handoverId} are held by another delivery attempt; retrying`);
     return { sent, failed };
   }
 

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001_initial';
 import * as ledgerFillfactor from './migrations/0002_ledger_fillfactor';
 import * as ledgerWithoutFk from './migrations/0003_ledger_without_fk';
 import * as ledgerGroupIndex from './migrations/0004_ledger_group_index';
+import * as outboxClaim from './migrations/0005_outbox_claim';
 
 // Migrations listed in code (not read from a folder) so they bundle and run the same everywhere.
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_ledger_fillfactor': ledgerFillfactor,
   '0003_ledger_without_fk': ledgerWithoutFk,
   '0004_ledger_group_index': ledgerGroupIndex,
+  '0005_outbox_claim': outboxClaim,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema

@@ -198,6 +198,8 @@ export interface NotificationOutboxTable {
   last_error: string | null;
   created_at: CreatedAt;
   sent_at: NullableTimestamp;
+  /** A delivery in flight holds the row until then (migration 0005). */
+  claimed_until: NullableTimestamp;
 }
 
 export interface NotificationSettingTable {
