@@ -2,6 +2,7 @@
  * Everything a handover integration test runs on: its own database, a loopback SMTP server,
  * the shared Temporal dev server with a worker on a task queue of its own, and the API.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { temporal } from '@temporalio/proto';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
@@ -182,7 +183,7 @@ export async function waitForStatus(api: TestApi, id: string, statuses: string[]
 
 /**
  * `RECORD_HISTORIES=1 npx vitest run test/integration` keeps one finished history per (kind,
- * status) of this file under test/fixtures/histories; test/integration/replay.test.ts replays them
+ * status) of this file under test/fixtures/histories (never replacing an earlier one); test/integration/replay.test.ts replays them
  * against the current workflow code, so a change that would break running handovers fails CI.
  */
 async function recordHistories(label: string, db: Db, client: import('@temporalio/client').Client) {
@@ -200,6 +201,13 @@ async function recordHistories(label: string, db: Db, client: import('@temporali
     // Binary protobuf: the SDK's JSON reader trips over the three copies of protobufjs npm installs here.
     const history = await client.workflow.getHandle(row.id).fetchHistory();
     const bytes = temporal.api.history.v1.History.encode(history).finish();
-    await writeFile(new URL(`../fixtures/histories/${key}.binpb`, import.meta.url), bytes);
+    // Never over an earlier recording: running workflows may still have its shape. A new one gets the day in its name.
+    const day = new Date().toISOString().slice(0, 10);
+    for (const name of [key, `${key}-${day}`]) {
+      const file = new URL(`../fixtures/histories/${name}.binpb`, import.meta.url);
+      if (existsSync(file)) continue;
+      await writeFile(file, bytes);
+      break;
+    }
   }
 }
