@@ -108,6 +108,7 @@ test('SMTP down for a while, then back: the handover waits in notifying and ever
   expect(done.status).toBe('completed');
   expect(done.undeliveredMails).toEqual([]);
   const { outbox } = await checkInvariants(env.db, id, s.leaver, { smtp: env.smtp, temporal: env.temporal.client });
+  expect(outbox.length).toBeGreaterThan(0);
   expect(outbox.every((r) => r.status === 'sent')).toBe(true);
   expect(await attempts(id)).toBeGreaterThanOrEqual(3);
   // One mail per kind (customers, callbacks), none twice.

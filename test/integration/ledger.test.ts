@@ -171,6 +171,7 @@ test('compare-and-set: a change before the move is left and reported; one after 
     .select(['id', 'owner_id'])
     .where('id', 'in', [before!, after!])
     .execute();
+  expect(owners).toHaveLength(2);
   expect(owners.every((c) => c.owner_id === colleague)).toBe(true);
 });
 

@@ -16,6 +16,8 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalUiUrl: string;
     workflowBundlePath: string;
+    /** One fast-check seed for the run (FC_SEED replays one a CI run printed). */
+    fcSeed: number;
   }
 }
 
@@ -33,6 +35,9 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiUrl', server.uiUrl ?? '');
   project.provide('workflowBundlePath', workflowBundlePath);
+  const fcSeed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`property tests: fast-check seed ${fcSeed} (replay with FC_SEED=${fcSeed} npm test)`);
+  project.provide('fcSeed', fcSeed);
   return async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

@@ -195,9 +195,7 @@ export async function start(
   const replay = idempotencyKey ? await byIdempotencyKey(deps, actor, idempotencyKey, hash) : undefined;
   if (replay) return { status: 200, handover: await view(deps, replay) };
   // A running cover does not block an offboard of its agent: the cover ends first (its callbacks go back).
-  if (request.kind === 'offboard' && (await runningCoverOf(deps, request.agentId))) {
-    await endRunningCovers(deps.db, deps.temporal, request.agentId);
-  }
+  if (request.kind === 'offboard') await endRunningCovers(deps.db, deps.temporal, request.agentId);
 
   let scope: Scope;
   try {
@@ -229,17 +227,6 @@ export async function start(
   await ensureStarted(deps, row);
   // Just started: the row says all there is; asking the workflow would wait on a busy worker.
   return { status: 202, handover: await view(deps, row, false) };
-}
-
-function runningCoverOf(deps: ApiDeps, agentId: string) {
-  return deps.db
-    .selectFrom('handovers')
-    .select('id')
-    .where('agent_id', '=', agentId)
-    .where('kind', '=', 'reassign-callbacks')
-    .where(sql<boolean>`request ? 'until'`)
-    .where('status', 'in', RUNNING)
-    .executeTakeFirst();
 }
 
 function runningHandoverOf(deps: ApiDeps, agentId: string) {

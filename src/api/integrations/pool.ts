@@ -48,16 +48,8 @@ const COVER_END_TIMEOUT_MS = 60_000;
  * running callback handover of the agent to end, covers told to end now.
  */
 export async function endRunningCovers(db: Db, temporal: Client, agentId: string): Promise<void> {
-  const running = await db
-    .selectFrom('handovers')
-    .select('id')
-    .where('agent_id', '=', agentId)
-    .where('kind', '=', 'reassign-callbacks')
-    .where('status', 'in', [...RUNNING])
-    .execute();
-  for (const { id } of running) {
+  for (const id of await signalCovers(db, temporal, agentId)) {
     const handle = temporal.workflow.getHandle(id);
-    await handle.signal(agentReturnedSignal).catch(() => undefined); // already over: nothing to end
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), COVER_END_TIMEOUT_MS);
@@ -77,4 +69,22 @@ export async function endRunningCovers(db: Db, temporal: Client, agentId: string
       );
     }
   }
+}
+
+/** Tells the running callback handovers of `agentId` that it is back (a cover hands back now); returns their IDs. */
+export async function signalCovers(db: Db, temporal: Client, agentId: string): Promise<string[]> {
+  const running = await db
+    .selectFrom('handovers')
+    .select('id')
+    .where('agent_id', '=', agentId)
+    .where('kind', '=', 'reassign-callbacks')
+    .where('status', 'in', [...RUNNING])
+    .execute();
+  for (const { id } of running) {
+    await temporal.workflow
+      .getHandle(id)
+      .signal(agentReturnedSignal)
+      .catch(() => undefined); // already over: nothing to end
+  }
+  return running.map((r) => r.id);
 }

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
 import type { Agent as AgentRow, Database } from '../../db/schema';
-import { agentReturnedSignal } from '../../workflows/definitions';
 import { requireAnyAdmin, scopeOffice, unknown } from '../access';
 import type { ApiDeps, App } from '../app';
 import { hashToken, isAdminOf, newToken, refuseSelf, requireAdminOf } from '../auth';
+import { signalCovers } from '../integrations/pool';
 import { decodeCursor, ListOf, PageQuery, page } from '../pagination';
 import { conflict, unprocessable } from '../problem';
 import { Id, IdParams, Nullable } from '../schemas';
@@ -56,23 +56,6 @@ const agentsWithCount = (db: Kysely<Database>) =>
     );
 
 export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
-  /** The agent is back: covers of its callbacks hand them back now instead of at `until`. */
-  async function endCovers(agentId: string) {
-    const covers = await db
-      .selectFrom('handovers')
-      .select('id')
-      .where('agent_id', '=', agentId)
-      .where('kind', '=', 'reassign-callbacks')
-      .where('status', '=', 'running')
-      .execute();
-    for (const cover of covers) {
-      await temporal.workflow
-        .getHandle(cover.id)
-        .signal(agentReturnedSignal)
-        .catch(() => undefined); // already over: nothing to hand back
-    }
-  }
-
   app.post(
     '/v1/agents',
     {
@@ -197,7 +180,8 @@ export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {
           `agent ${id} is ${now.status}; only a handover changes a leaving or offboarded agent (retry once it has ended)`,
         );
       }
-      if (status === 'active' && current.status === 'absent') await endCovers(id);
+      // The agent is back: covers of its callbacks hand them back now instead of at `until`.
+      if (status === 'active' && current.status === 'absent') await signalCovers(db, temporal, id);
       return toAgent(await agentsWithCount(db).where('agents.id', '=', id).executeTakeFirstOrThrow());
     },
   );

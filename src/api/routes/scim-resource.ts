@@ -179,3 +179,16 @@ export function localeOf(locale: string | undefined): Locale | undefined {
   if (!locale) return undefined;
   return locale.toLowerCase().startsWith('ja') ? 'ja' : 'en';
 }
+
+/** The quoted value of a filter (a JSON string's escapes); a bad escape or a control character is invalidFilter. */
+export function filterValue(quoted: string): string {
+  try {
+    return JSON.parse(`"${quoted}"`) as string;
+  } catch {
+    throw new ScimError(
+      400,
+      'the filter value is not a valid quoted string (bad escape or control character)',
+      'invalidFilter',
+    );
+  }
+}

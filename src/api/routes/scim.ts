@@ -21,6 +21,7 @@ import {
   checkLengths,
   deprovisionKey,
   ENTERPRISE,
+  filterValue,
   fromOperation,
   fromResource,
   LIST_SCHEMA,
@@ -361,19 +362,6 @@ export async function scimRoutes(app: App, deps: ApiDeps) {
       // Someone else started its offboard meanwhile: that is the deprovisioning.
       if (err instanceof Problem && err.status === 409 && (await load(agent.id)).deprovisioning) return;
       throw err;
-    }
-  }
-
-  /** The quoted value of a filter (a JSON string's escapes); a bad escape or a control character is invalidFilter. */
-  function filterValue(quoted: string): string {
-    try {
-      return JSON.parse(`"${quoted}"`) as string;
-    } catch {
-      throw new ScimError(
-        400,
-        'the filter value is not a valid quoted string (bad escape or control character)',
-        'invalidFilter',
-      );
     }
   }
 
