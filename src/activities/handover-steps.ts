@@ -185,7 +185,7 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
             .execute();
         }
       }
-      const added = await kindOf(handover.kind).plan(db, handoverId, request);
+      const added = await kindOf(handover.kind).plan(db, handoverId, request).catch(refusalIsFinal);
       return { added, planned: (await ledgerCounts(handoverId)).planned };
     },
 

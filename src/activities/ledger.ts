@@ -122,7 +122,9 @@ export async function runBatch(
         and entity = ${entity} and field = ${field} and conflict is null and ${stillToDo(direction)} ${inLane}
       for update
     ), successors as (
+      -- The handover's own agent is exempt: a transfer with move gives it its customers' records (invariant 9).
       select id, name, status from agents where ${checkSuccessors ? sql`id in (select target from batch)` : sql`false`}
+        and id is distinct from (select agent_id from handovers where id = ${handoverId})
       order by id for share
     ), gone_back as (
       select a.id from agents a

@@ -90,22 +90,37 @@ export async function planCustomerOwners(trx: Trx, handoverId: string, source: R
 }
 
 /**
- * Open records assigned to a moved customer's old owner follow the customer to its new owner: the
- * customers still to move, that is (a sweep looks only at what it added, not at the whole book again;
- * a record given to the agent after its customer moved is the agent's own, planned with those).
+ * Open records assigned to a moved customer's old owner follow the customer to its new owner
+ * (invariant 3). The first plan reads them from the customers it just planned; a sweep, once moves
+ * were applied, also catches records given to the old owner of an already moved customer while the
+ * move ran, read from the old owners' open records (few by then) rather than the whole book again.
  */
-export function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
-  return sql`
+export async function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
+  const planned = await sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
     select ${handoverId}, 'record', r.id, 'assignee_id', r.assignee_id, m.to_value
     from handover_moves m
     join customer_records r on r.customer_id = m.entity_id and r.assignee_id = m.from_value and r.status = 'open'
     where m.handover_id = ${handoverId} and m.entity = 'customer' and m.field = 'owner_id'
       and m.applied_at is null and m.conflict is null
-      and not exists (select 1 from handover_moves p where p.handover_id = ${handoverId}
-        and p.entity = 'record' and p.field = 'assignee_id' and p.entity_id = r.id)
+      and not exists (${plannedRecord(handoverId)})
     order by m.seq, r.id`.execute(trx);
+  const sweptUp = await sql`
+    insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
+    select ${handoverId}, 'record', r.id, 'assignee_id', r.assignee_id, m.to_value
+    from customer_records r
+    join handover_moves m on m.handover_id = ${handoverId} and m.entity = 'customer' and m.field = 'owner_id'
+      and m.entity_id = r.customer_id and m.from_value = r.assignee_id
+    where r.status = 'open' and m.applied_at is not null and m.conflict is null
+      and r.assignee_id in (select distinct from_value from handover_moves where handover_id = ${handoverId}
+        and entity = 'customer' and field = 'owner_id' and applied_at is not null)
+      and not exists (${plannedRecord(handoverId)})
+    order by r.id`.execute(trx);
+  return { numAffectedRows: (planned.numAffectedRows ?? 0n) + (sweptUp.numAffectedRows ?? 0n) };
 }
+
+const plannedRecord = (handoverId: string) => sql`select 1 from handover_moves p where p.handover_id = ${handoverId}
+  and p.entity = 'record' and p.field = 'assignee_id' and p.entity_id = r.id`;
 
 export const cycleOver =
   (to: Successor): Target =>
@@ -135,6 +150,18 @@ export const sources = {
   otherOpenRecordsOf: (agentId: string) =>
     sql`select r.id, r.assignee_id as from_value from customer_records r join customers c on c.id = r.customer_id
         where r.assignee_id = ${agentId} and r.status = 'open' and c.owner_id is distinct from ${agentId}`,
+  /** Open records of others on the agent's customers: with `move` they come along to the agent. */
+  othersOpenRecordsOn: (agentId: string) =>
+    sql`select r.id, r.assignee_id as from_value from customer_records r join customers c on c.id = r.customer_id
+        where c.owner_id = ${agentId} and r.status = 'open' and r.assignee_id <> ${agentId}`,
+  /** Callbacks of others, not ended, on the agent's customers: with `move` they come along to the agent. */
+  othersCallbacksOn: (agentId: string) =>
+    sql`select b.id, b.assignee_id as from_value from callbacks b join customers c on c.id = b.customer_id
+        where c.owner_id = ${agentId} and b.assignee_id <> ${agentId} and b.ends_at > now()`,
+  /** The agent's callbacks, not ended, on customers it does not own or on no customer. */
+  otherCallbacksOf: (agentId: string) =>
+    sql`select b.id, b.assignee_id as from_value from callbacks b left join customers c on c.id = b.customer_id
+        where b.assignee_id = ${agentId} and b.ends_at > now() and c.owner_id is distinct from ${agentId}`,
   callbacksOf: (agentId: string, window?: { from: string; to: string }) =>
     window
       ? sql`select id, assignee_id as from_value from callbacks where assignee_id = ${agentId}

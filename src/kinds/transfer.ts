@@ -3,8 +3,9 @@
  * changes, they stay its own); with `stay` they go to `to` inside the old office. The agent's own
  * office change is the plan's last move, so compensation reverts it like any other.
  */
+import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import type { TransferRequest } from '../domain/handover';
+import type { Successor, TransferRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
 import {
   constant,
@@ -30,19 +31,32 @@ export async function validateTransfer(db: Db, request: TransferRequest, handove
       'body/toOfficeId',
     );
   }
-  if (request.customers === 'stay') {
-    if (!request.to)
-      throw new Refusal(422, 'customers: "stay" needs `to`: who takes them over in the old office', 'body/to');
-    if (!moved) await checkSuccessors(db, request.to, agent, agent.office_id);
+  if (request.customers === 'stay' && !request.to) {
+    throw new Refusal(422, 'customers: "stay" needs `to`: who takes them over in the old office', 'body/to');
   }
+  // `to` takes over inside the old office: the customers that stay (`stay`), or what the agent holds on others' (`move`).
+  if (request.to && !moved) await checkSuccessors(db, request.to, agent, agent.office_id);
+  if (request.customers === 'move' && !request.to && !moved) await oldOfficePool(db, agent.office_id, agent.id);
   return { agent, officeId: agent.office_id };
 }
 
+/**
+ * After a transfer no open record and no callback is assigned across offices (invariant 9):
+ * with `move` the moved customers' open records and callbacks come along to the agent, and what the
+ * agent holds on customers that stay (or on no customer) goes to `to`, or to the old office's
+ * least-loaded pool when `to` is absent; with `stay` all of it goes to `to`.
+ */
 export function planTransfer(db: Db, handoverId: string, request: TransferRequest): Promise<number> {
   const { agentId, toOfficeId } = request;
   return planInTransaction(db, handoverId, async (trx) => {
     const steps = [];
     if (request.customers === 'move') {
+      const { office_id: oldOffice } = await trx
+        .selectFrom('handovers')
+        .select('office_id')
+        .where('id', '=', handoverId)
+        .executeTakeFirstOrThrow();
+      const handedTo = request.to ?? (await oldOfficePool(trx, oldOffice, agentId));
       steps.push(
         await planEntities(
           trx,
@@ -51,6 +65,38 @@ export function planTransfer(db: Db, handoverId: string, request: TransferReques
           'office_id',
           sources.customersOfOwnerForOffice(agentId),
           constant(toOfficeId),
+        ),
+        await planEntities(
+          trx,
+          handoverId,
+          'record',
+          'assignee_id',
+          sources.othersOpenRecordsOn(agentId),
+          constant(agentId),
+        ),
+        await planEntities(
+          trx,
+          handoverId,
+          'callback',
+          'assignee_id',
+          sources.othersCallbacksOn(agentId),
+          constant(agentId),
+        ),
+        await planEntities(
+          trx,
+          handoverId,
+          'record',
+          'assignee_id',
+          sources.otherOpenRecordsOf(agentId),
+          cycleOver(handedTo),
+        ),
+        await planEntities(
+          trx,
+          handoverId,
+          'callback',
+          'assignee_id',
+          sources.otherCallbacksOf(agentId),
+          cycleOver(handedTo),
         ),
       );
     } else if (request.to) {
@@ -65,11 +111,44 @@ export function planTransfer(db: Db, handoverId: string, request: TransferReques
           sources.otherOpenRecordsOf(agentId),
           cycleOver(request.to),
         ),
+        await planEntities(
+          trx,
+          handoverId,
+          'callback',
+          'assignee_id',
+          sources.callbacksOf(agentId),
+          cycleOver(request.to),
+        ),
       );
     }
     steps.push(await planEntities(trx, handoverId, 'agent', 'office_id', sources.agent(agentId), constant(toOfficeId)));
     return steps;
   });
+}
+
+/**
+ * The other active agents of the office the agent leaves, least loaded first: who takes what the
+ * agent holds on customers that stay when a `move` names no `to`. Nobody there, while there is
+ * something to hand over, refuses the transfer before anything moves.
+ */
+async function oldOfficePool(db: Db, officeId: string, agentId: string): Promise<Successor> {
+  const { rows } = await sql<{ id: string }>`
+    select a.id from agents a
+    where a.office_id = ${officeId} and a.status = 'active' and a.id <> ${agentId}
+    order by (select count(*) from customers c where c.owner_id = a.id), a.id`.execute(db);
+  if (rows.length > 0) return { pool: rows.map((r) => r.id), strategy: 'least-loaded' };
+  const { rows: held } = await sql<{ n: number }>`
+    select (select count(*) from (${sources.otherOpenRecordsOf(agentId)}) r)
+         + (select count(*) from (${sources.otherCallbacksOf(agentId)}) b) as n`.execute(db);
+  if (Number(held[0]!.n) > 0) {
+    throw new Refusal(
+      422,
+      `agent ${agentId} holds ${held[0]!.n} open records and callbacks on customers that stay in office ${officeId}, ` +
+        'and nobody else is active there to take them: give `to`',
+      'body/to',
+    );
+  }
+  return { unassign: true };
 }
 
 /**

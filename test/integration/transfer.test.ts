@@ -79,6 +79,9 @@ async function snapshot(offices: string[]) {
     select 'record ' || r.id || ' ' || coalesce(r.assignee_id, '-') || ' ' || r.status
       from customer_records r join customers c on c.id = r.customer_id where c.office_id = any(${offices}::text[])
     union all
+    select 'callback ' || b.id || ' ' || coalesce(b.assignee_id, '-') from callbacks b
+      join agents a on a.id = b.assignee_id where a.office_id = any(${offices}::text[])
+    union all
     select 'agent ' || a.id || ' ' || a.office_id || ' ' || a.status from agents a
       where a.office_id = any(${offices}::text[])
     order by 1`.execute(env.db);
@@ -355,8 +358,9 @@ describe('transfer compensation', () => {
     expect(await agentRow(s.mover)).toMatchObject({ office_id: s.oldOffice, status: 'absent' });
     expect(await snapshot([s.oldOffice, s.newOffice])).toEqual(before);
     const ledger = await db.selectFrom('handover_moves').selectAll().where('handover_id', '=', id).execute();
-    // 6 customers, 6 open records following them, the agent's office.
-    expect(ledger).toHaveLength(13);
+    // 6 customers, 6 open records following them, the agent's callback (it leaves the office), the agent's office.
+    expect(ledger).toHaveLength(14);
+    expect(ledger.filter((m) => m.entity === 'callback')).toHaveLength(1);
     expect(ledger.every((m) => m.applied_at !== null && m.reverted_at !== null)).toBe(true);
   });
 });
