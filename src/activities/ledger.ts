@@ -113,6 +113,12 @@ export async function runBatch(
   // Invariant 9: a revert never hands anything back to an agent that is leaving or offboarded now
   // (the handover's own agent excepted: it is `leaving` because of this very handover).
   const guardReturn = !apply && AGENT_FIELDS.has(field);
+  // Moves are applied only while the handover is in phase `moving`, its row held FOR SHARE: once a
+  // compensation or a heal (src/workflows/heal.ts) has set `compensating`, a move attempt still
+  // running somewhere (its workflow terminated) changes nothing more, so the revert is the last word.
+  const whileMoving = apply
+    ? sql`and exists (select 1 from handovers where id = ${handoverId} and phase = 'moving' for share)`
+    : sql``;
   const { rows } = await sql<{ changed: number; next: number | null; gone: Gone[] }>`
     with batch as (
       select seq, entity_id, ${apply ? sql`from_value` : sql`to_value`} as expected,
@@ -120,6 +126,7 @@ export async function runBatch(
       from handover_moves
       where handover_id = ${handoverId} and seq between ${range.from} and ${range.to}
         and entity = ${entity} and field = ${field} and conflict is null and ${stillToDo(direction)} ${inLane}
+        ${whileMoving}
       for update
     ), successors as (
       -- The handover's own agent is exempt: a transfer with move gives it its customers' records (invariant 9).

@@ -1,6 +1,7 @@
 /**
- * Daily maintenance: the trash purge (the only place a customer is ever deleted, invariant 1)
- * and the integrity digest to each office's admins.
+ * Daily maintenance: the trash purge (the only place a customer is ever deleted, invariant 1),
+ * the search for stuck handovers (healed by src/workflows/heal.ts) and the integrity digest to
+ * each office's admins.
  */
 import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
@@ -9,6 +10,11 @@ import type { Db } from '../db/connect';
 import { findIntegrityIssues, type IntegrityIssue } from '../db/integrity';
 import type { Agent } from '../db/schema';
 import type { Mailer } from '../mail/transport';
+import {
+  asIntegrityIssues,
+  type StuckHandover,
+  findStuckHandovers as stuckHandovers,
+} from '../temporal/stuck-handovers';
 
 /** Customers deleted per statement: short transactions, short locks. */
 export const PURGE_BATCH = 1000;
@@ -40,6 +46,11 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
     }
   }
 
+  /** Handovers recorded as running whose workflow is closed or missing, through the worker's own client. */
+  async function findStuckHandovers(limit?: number): Promise<StuckHandover[]> {
+    return stuckHandovers(db, Context.current().client, { limit });
+  }
+
   function digestText(admin: Agent, date: string, issues: IntegrityIssue[]) {
     const lines = issues.slice(0, DIGEST_MAX_LINES).map((i) => `- [${i.kind}] ${i.entity} ${i.id}: ${i.detail}`);
     const more = issues.length > DIGEST_MAX_LINES ? `\n…and ${issues.length - DIGEST_MAX_LINES} more.` : '';
@@ -61,7 +72,10 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
    * and a key already `sent` is never sent again.
    */
   async function sendIntegrityDigests(date: string): Promise<{ issues: number; sent: number }> {
-    const issues = await findIntegrityIssues(db);
+    const issues = [
+      ...(await findIntegrityIssues(db)),
+      ...asIntegrityIssues(await stuckHandovers(db, Context.current().client)),
+    ];
     const byOffice = new Map<string, IntegrityIssue[]>();
     for (const issue of issues) {
       const list = byOffice.get(issue.officeId);
@@ -104,5 +118,5 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
     return { issues: issues.length, sent };
   }
 
-  return { purgeTrash, sendIntegrityDigests };
+  return { purgeTrash, findStuckHandovers, sendIntegrityDigests };
 }

@@ -13,11 +13,15 @@ export type IntegrityKind =
   /** A lead source whose default assignee is not `active`. */
   | 'default-assignee-inactive'
   /** An agent `leaving` with no running (or blocked) handover. */
-  | 'leaving-without-handover';
+  | 'leaving-without-handover'
+  /** An open record, or a callback that has not ended, assigned to an agent of another office than its customer's. */
+  | 'assigned-across-offices'
+  /** A handover recorded as running whose workflow is closed or missing (src/temporal/stuck-handovers.ts). */
+  | 'handover-not-running';
 
 export interface IntegrityIssue {
   kind: IntegrityKind;
-  entity: 'customer' | 'record' | 'callback' | 'lead-source' | 'agent';
+  entity: 'customer' | 'record' | 'callback' | 'lead-source' | 'agent' | 'handover';
   id: string;
   detail: string;
   /** The office the finding belongs to (whose admins are told). */
@@ -78,5 +82,23 @@ export async function findIntegrityIssues(db: Db, options: IntegrityOptions = {}
        and not exists (select 1 from handovers h where h.agent_id = a.id and h.status in ('running', 'blocked'))
      order by a.id limit ${limit}`);
 
-  return [...customers, ...records, ...callbacks, ...leadSources, ...agents];
+  // Invariant 9: the customer's office decides; a callback without customer has no office of its own.
+  const acrossOffices = await run(sql<IntegrityIssue>`
+    select * from (
+      select 'assigned-across-offices' as kind, 'record' as entity, r.id, c.office_id as "officeId",
+             'open ' || r.type || ' "' || r.title || '" of customer ' || c.id || ' (office ' || c.office_id
+               || ') is assigned to ' || a.name || ' (' || a.id || ') of office ' || a.office_id as detail
+        from customer_records r join customers c on c.id = r.customer_id join agents a on a.id = r.assignee_id
+       where r.status = 'open' and a.office_id <> c.office_id and (${office}::text is null or c.office_id = ${office})
+       order by r.id limit ${limit}) r
+    union all
+    select * from (
+      select 'assigned-across-offices', 'callback', b.id, c.office_id,
+             'callback to ' || b.name || ' of customer ' || c.id || ' (office ' || c.office_id || ') is assigned to '
+               || a.name || ' (' || a.id || ') of office ' || a.office_id
+        from callbacks b join customers c on c.id = b.customer_id join agents a on a.id = b.assignee_id
+       where b.ends_at > now() and a.office_id <> c.office_id and (${office}::text is null or c.office_id = ${office})
+       order by b.id limit ${limit}) b`);
+
+  return [...customers, ...records, ...callbacks, ...leadSources, ...agents, ...acrossOffices];
 }

@@ -6,8 +6,6 @@
  * Kinds differ only in their activities (src/kinds) and traits (KIND_TRAITS).
  */
 import {
-  ActivityCancellationType,
-  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
@@ -15,14 +13,12 @@ import {
   continueAsNew,
   isCancellation,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { Outcome } from '../activities/handover-steps';
 import type { NotifyEvent } from '../activities/notifications';
 import type { HandoverSummaryJson } from '../db/schema';
@@ -35,33 +31,7 @@ import {
 } from '../domain/handover';
 import { HandoverStatusKey } from '../temporal/search-attributes';
 import { agentReturnedSignal, recheckSignal, stateQuery } from './definitions';
-
-// The steps heartbeat every few seconds while they run: a worker that dies mid-step is noticed within the heartbeat timeout.
-const stepOptions: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['Refusal', 'MissingHandover'] },
-};
-const tryCancelSteps = proxyActivities<Activities>(stepOptions);
-// Saga rule: a compensation sees the effects of the step it undoes. A cancel waits for a step in
-// flight (e.g. `validate` waiting on a lock) to end, so `releaseAgent` runs after `validate` committed.
-const waitingSteps = proxyActivities<Activities>({
-  ...stepOptions,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-// Moving and reverting are long loops: a heartbeat every batch lets a crashed worker be noticed
-// quickly and the next attempt resume from the cursor; cancel waits until the batch in flight ends.
-const ledger = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8 },
-});
+import { failureMessage, ledger, mail, titled, tryCancelSteps, waitingSteps } from './steps';
 
 /** A blocked run continues as new past this many events (about 11 a recheck), so none nears Temporal's limit. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 150;
@@ -274,20 +244,4 @@ export async function handoverWorkflow(input: HandoverInput): Promise<HandoverRe
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(`handover ${outcome.status}: ${outcome.error ?? reason}`, 'HandoverFailed');
   }
-}
-
-/** Runs an activity with a readable line of its own in the Temporal Web UI. */
-function titled<A extends unknown[], R>(
-  activity: { executeWithOptions(options: ActivityOptions, args: A): Promise<R> },
-  summary: string,
-  ...args: A
-): Promise<R> {
-  return activity.executeWithOptions({ summary }, args);
-}
-
-function failureMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  // Activity failures wrap the real reason in `cause`.
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }

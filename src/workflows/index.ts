@@ -1,2 +1,3 @@
 export { handoverWorkflow } from './handover';
+export { healHandoverWorkflow } from './heal';
 export { integrityDigestWorkflow, trashPurgeWorkflow } from './maintenance';

@@ -55,7 +55,7 @@ async function plannedHandover(customers: number) {
       request_hash: 'test',
       started_by: 'ledger-test',
       status: 'running',
-      phase: 'planning',
+      phase: 'moving', // moves are applied only in this phase
     })
     .execute();
   await planOffboard(db, id, request);

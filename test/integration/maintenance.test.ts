@@ -1,9 +1,17 @@
 import { sql } from 'kysely';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findIntegrityIssues } from '../../src/db/integrity';
 import { ensureSchedules, maintenanceSchedules } from '../../src/worker/schedules';
 import { createToken, expectStatus } from '../helpers/directory';
-import { createHandoverEnv, type HandoverEnv, seedAgent, seedCallback, seedOffice } from '../helpers/handover-env';
+import {
+  createHandoverEnv,
+  type HandoverEnv,
+  seedAgent,
+  seedCallback,
+  seedOffice,
+  waitFor,
+} from '../helpers/handover-env';
 
 let env: HandoverEnv;
 let taskQueue: string;
@@ -129,6 +137,7 @@ describe('integrity', () => {
   let gone: string;
   let absent: string;
   let leavingAlone: string;
+  let leavingWithHandover: string;
 
   beforeAll(async () => {
     const { db, api } = env;
@@ -158,11 +167,15 @@ describe('integrity', () => {
       .values({ key: 'portal-b', name: 'Portal B', office_id: officeB, default_assignee_id: absent })
       .execute();
     leavingAlone = await seedAgent(db, officeB, { status: 'leaving' });
-    const leavingWithHandover = await seedAgent(db, officeB, { status: 'leaving' });
+    // A handover recorded as blocked an hour ago whose workflow never started: a finding of its own
+    // (not a `leaving` agent without handover), healed by the daily run.
+    leavingWithHandover = await seedAgent(db, officeB, { status: 'leaving' });
     await db
       .insertInto('handovers')
       .values({
         id: `h-${leavingWithHandover}`,
+        agent_prev_status: 'active',
+        created_at: new Date(Date.now() - 3_600_000),
         kind: 'offboard',
         agent_id: leavingWithHandover,
         office_id: officeB,
@@ -195,7 +208,14 @@ describe('integrity', () => {
   test('GET /v1/integrity: the org admin sees all, an office admin its office, anyone else 403', async () => {
     const { api } = env;
     const all = expectStatus(await api.call('GET', '/v1/integrity'), 200);
-    expect(all.items).toHaveLength(5);
+    expect(all.items).toHaveLength(6);
+    expect(all.items[5]).toEqual({
+      kind: 'handover-not-running',
+      entity: 'handover',
+      id: `h-${leavingWithHandover}`,
+      detail: expect.stringContaining('no workflow'),
+      officeId: officeB,
+    });
     expect(all.items[0]).toEqual({
       kind: 'owner-offboarded',
       entity: 'customer',
@@ -203,7 +223,7 @@ describe('integrity', () => {
       detail: expect.stringContaining(gone),
       officeId: officeA,
     });
-    expect(expectStatus(await api.call('GET', `/v1/integrity?officeId=${officeB}`), 200).items).toHaveLength(2);
+    expect(expectStatus(await api.call('GET', `/v1/integrity?officeId=${officeB}`), 200).items).toHaveLength(3);
     const mine = expectStatus(await api.call('GET', '/v1/integrity', undefined, adminA.token), 200);
     expect(mine.items.map((i: { officeId: string }) => i.officeId)).toEqual([officeA, officeA, officeA]);
     expectStatus(await api.call('GET', `/v1/integrity?officeId=${officeB}`, undefined, adminA.token), 403);
@@ -220,8 +240,28 @@ describe('integrity', () => {
         args: [date],
       });
     const before = env.smtp.mails.length;
-    expect(await run('2026-01-01', 'a')).toEqual({ issues: 5, sent: 2 });
-    const mails = (await env.smtp.waitForMails(before + 2)).slice(before);
+    // The workflow-less handover is healed first: failed, its agent active again; the digest lists what is left.
+    expect(await run('2026-01-01', 'a')).toEqual({ issues: 5, sent: 2, healed: [`h-${leavingWithHandover}`] });
+    const healed = await env.db
+      .selectFrom('handovers')
+      .select(['status', 'error'])
+      .where('id', '=', `h-${leavingWithHandover}`)
+      .executeTakeFirstOrThrow();
+    expect(healed).toEqual({
+      status: 'failed',
+      error: expect.stringContaining('the integrity sweep reverted 0 moves'),
+    });
+    const agent = await env.db
+      .selectFrom('agents')
+      .select('status')
+      .where('id', '=', leavingWithHandover)
+      .executeTakeFirstOrThrow();
+    expect(agent.status).toBe('active');
+    const digests = (m: ParsedMail) => /^(Integrity check|整合性チェック)/.test(m.subject ?? '');
+    const mails = await waitFor('the two digests', async () => {
+      const found = env.smtp.mails.slice(before).filter(digests);
+      return found.length >= 2 ? found : undefined;
+    });
     const to = (m: (typeof mails)[number]) => (Array.isArray(m.to) ? m.to[0] : m.to)?.text;
     const mailA = mails.find((m) => to(m)?.startsWith('admin.a'))!;
     const mailB = mails.find((m) => to(m)?.startsWith('admin.b'))!;
@@ -232,8 +272,8 @@ describe('integrity', () => {
     expect(mailB.text).toContain('portal-b');
 
     // The same day again sends nothing; the next day sends again.
-    expect(await run('2026-01-01', 'b')).toEqual({ issues: 5, sent: 0 });
-    expect(await run('2026-01-02', 'a')).toEqual({ issues: 5, sent: 2 });
+    expect(await run('2026-01-01', 'b')).toEqual({ issues: 5, sent: 0, healed: [] });
+    expect(await run('2026-01-02', 'a')).toEqual({ issues: 5, sent: 2, healed: [] });
     const { rows } = await sql<{ key: string; status: string }>`
       select key, status from notification_outbox where key like 'integrity:%' order by key`.execute(env.db);
     expect(rows).toEqual([

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { findIntegrityIssues } from '../../db/integrity';
+import { asIntegrityIssues, findStuckHandovers } from '../../temporal/stuck-handovers';
 import { requireAnyAdmin, scopeOffice } from '../access';
 import type { ApiDeps, App } from '../app';
 import { Id } from '../schemas';
@@ -13,7 +14,7 @@ const IntegrityItem = Type.Object({
 });
 
 /** `GET /v1/integrity`: the org admin sees every finding, an office admin its office's; anyone else 403. */
-export async function integrityRoutes(app: App, { db }: ApiDeps) {
+export async function integrityRoutes(app: App, { db, temporal }: ApiDeps) {
   app.get(
     '/v1/integrity',
     {
@@ -25,7 +26,8 @@ export async function integrityRoutes(app: App, { db }: ApiDeps) {
     async (request) => {
       requireAnyAdmin(request.actor);
       const officeId = scopeOffice(request.actor, request.query.officeId);
-      return { items: await findIntegrityIssues(db, { officeId }) };
+      const stuck = await findStuckHandovers(db, temporal, { officeId, limit: 1000 });
+      return { items: [...(await findIntegrityIssues(db, { officeId })), ...asIntegrityIssues(stuck)] };
     },
   );
 }
