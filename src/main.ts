@@ -12,6 +12,7 @@ import { migrateToLatest } from './db/migrate';
 import { seedDemo } from './demo';
 import { runApi, runWorker, stopOnSignals } from './services';
 import { freePort, startDevServer } from './temporal/dev-server';
+import { installWorkerTelemetry } from './worker/telemetry';
 
 const EMBEDDED_DIR = 'data/pglite';
 let demoHints: string | undefined;
@@ -20,6 +21,7 @@ if (!process.env.ADMIN_TOKEN) {
   process.env.ADMIN_TOKEN = `dev-${randomBytes(12).toString('hex')}`;
   console.log(`ADMIN_TOKEN is not set; this run's organisation admin token is ${process.env.ADMIN_TOKEN}`);
 }
+const workerMetrics = installWorkerTelemetry(); // before any connection to Temporal
 const stops: Array<() => Promise<void>> = [];
 stopOnSignals(stops);
 
@@ -60,6 +62,7 @@ stops.push(() => api.stop());
 console.log(`
   API          ${api.url}   (GET /readyz, /v1/…)
   API docs     ${api.url}/docs
+  Metrics      ${api.url}/metrics${workerMetrics ? ` and ${workerMetrics} (worker)` : ' (set WORKER_METRICS_ADDRESS for the worker’s)'}
   Temporal UI  ${config.temporalUiUrl ?? `(external Temporal at ${address})`}
   Temporal     ${address}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue}
   Mail         ${config.smtpUrl ? maskCredentials(config.smtpUrl) : `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}

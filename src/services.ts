@@ -1,6 +1,7 @@
 /** The pieces `npm start`, `npm run worker` and `npm run api` are made of. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type App, buildApp } from './api/app';
@@ -30,8 +31,10 @@ export function temporalConnectionOptions(address: string, env: NodeJS.ProcessEn
 export async function runWorker(config: Config, db: Db, address: string): Promise<Running> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(address));
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.mailOutboxDir });
-  // A prebuilt bundle (WORKFLOW_BUNDLE_PATH) spares the worker webpack's memory at start.
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  // A prebuilt bundle spares the worker webpack's time and memory at start: WORKFLOW_BUNDLE_PATH, or
+  // the one `npm run build` put beside the compiled code (dist/workflow-bundle.js).
+  const beside = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH || (existsSync(beside) ? beside : undefined);
   const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : undefined;
   const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle });
   // The daily trash purge and integrity digest (created once; left alone when they exist).
@@ -39,6 +42,7 @@ export async function runWorker(config: Config, db: Db, address: string): Promis
   await ensureSchedules(new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config);
   await clientConnection.close();
   const running = worker.run();
+  console.log(`workflow code: ${bundlePath ? `the prebuilt bundle ${bundlePath}` : 'bundled at start (webpack)'}`);
   return {
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -58,6 +58,12 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
   async function runLedger(handoverId: string, direction: Direction): Promise<number> {
     const ctx = Context.current();
     const actor = (await load(handoverId)).started_by;
+    // On the worker's metrics endpoint (src/worker/telemetry.ts): what operators watch a big move by.
+    const entities = ctx.metricMeter.createCounter(
+      'handover_entities_changed',
+      'entities',
+      'Entities moved (direction apply) or put back (revert) by handovers',
+    );
     let changed = 0;
     let stop = false;
     async function runLane(group: Group, lane: Lane): Promise<void> {
@@ -68,6 +74,7 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         const batch: Batch = { handoverId, group, direction, range, span, lane, actor };
         const done: BatchResult = await db.transaction().execute((trx) => runBatch(trx, batch));
         changed += done.changed;
+        entities.add(done.changed, { entity: group.entity, direction });
         range = done.next;
         ctx.heartbeat({ changed });
       }

@@ -9,12 +9,14 @@ import { hrEventRoutes } from './hr-events';
 import { importRoutes } from './imports';
 import { integrityRoutes } from './integrity';
 import { leadSourceRoutes } from './lead-sources';
+import { metricsRoutes } from './metrics';
 import { notificationSettingRoutes } from './notification-settings';
 import { officeRoutes } from './offices';
 import { recordRoutes } from './records';
 import { scimRoutes } from './scim';
 
 export async function registerRoutes(app: App, deps: ApiDeps) {
+  await metricsRoutes(app, deps); // first: its latency hook sees every route
   await healthRoutes(app, deps);
   await officeRoutes(app, deps);
   await handoverRoutes(app, deps);

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm run build`: the production build in dist/, run with plain `node` (no tsx, no webpack at start).
+//   dist/main.js, worker.js, api.js, migrate.js, handover-cli.js — each entry point in one ES module
+//     file (esbuild; packages stay in node_modules);
+//   dist/workflow-bundle.js — the workflow code bundled once by the Temporal SDK, which the worker
+//     loads (`workflowBundle`) instead of bundling at every start.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const started = Date.now();
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+await build({
+  entryPoints: {
+    main: 'src/main.ts',
+    worker: 'src/worker/main.ts',
+    api: 'src/api/main.ts',
+    migrate: 'src/db/migrate-cli.ts',
+    'handover-cli': 'src/cli/main.ts',
+  },
+  absWorkingDir: root,
+  outdir: dist,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+const { code } = await bundleWorkflowCode({
+  workflowsPath: join(root, 'src/workflows/index.ts'),
+  logger: { error: console.error, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
+});
+await writeFile(join(dist, 'workflow-bundle.js'), code);
+console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
