@@ -3,6 +3,8 @@
  * (in its own process) on a Temporal dev server, and compares it with the floor — plain UPDATEs
  * reaching the same owners on an identical copy of the data. See the README's performance section.
  *   --customers N (100000) --records-per-customer R (3) --callbacks C (N/20) --api-load
+ *   --cluster: on a real Temporal cluster on PostgreSQL (src/temporal/cluster.ts) instead of the dev server
+ * The JSON line of results is the last line of standard output; everything else goes to standard error.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ import { buildApp } from '../src/api/app';
 import { loadConfig, POOL_SIZE } from '../src/config';
 import { createDb, type Db } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
+import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { seedLeaver, seedOffice } from './seed';
 
@@ -29,6 +32,7 @@ const { values: opts } = parseArgs({
     'records-per-customer': { type: 'string', default: '3' },
     callbacks: { type: 'string' },
     'api-load': { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
   },
 });
 const N = Number(opts.customers);
@@ -69,7 +73,15 @@ function bar(label: string, done: number, total: number) {
 
 const name = `handover_bench_${randomBytes(3).toString('hex')}`;
 const floorName = `${name}_floor`;
-const temporal = await startDevServer({ log });
+const temporal = opts.cluster
+  ? await startCluster({
+      postgresUrl: dbUrl(''),
+      database: `${name}_temporal`,
+      visibilityDatabase: `${name}_temporal_visibility`,
+      portBase: await freePortBase(),
+      log,
+    })
+  : await startDevServer({ log });
 let worker: ChildProcess | undefined;
 let db: Db | undefined;
 try {
@@ -129,7 +141,8 @@ try {
   worker = fork('bench/worker.ts', [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...env },
-    stdio: 'inherit',
+    // Its output goes to standard error: the results line stays the last line of standard output.
+    stdio: ['ignore', process.stderr, process.stderr, 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
     worker!.once('message', () => resolve());
@@ -230,6 +243,7 @@ try {
   await app.close();
   await connection.close();
   const result = {
+    temporal: opts.cluster ? 'cluster' : 'dev-server',
     customers: N,
     entities,
     seconds: round(seconds),
@@ -264,6 +278,11 @@ try {
   await temporal.stop();
   await admin(`DROP DATABASE IF EXISTS "${floorName}" WITH (FORCE)`).catch(() => undefined);
   await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+  if (opts.cluster) {
+    for (const db of [`${name}_temporal`, `${name}_temporal_visibility`]) {
+      await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
+    }
+  }
 }
 
 function round(x: number) {
