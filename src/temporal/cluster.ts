@@ -16,10 +16,11 @@ import { freePort } from './dev-server';
 import { SEARCH_ATTRIBUTE_NAMES } from './search-attributes';
 
 export const SERVER_VERSION = 'v1.29.1';
+export const UI_VERSION = 'v2.42.1';
 const MODULES = {
   server: `go.temporal.io/server/cmd/server@${SERVER_VERSION}`,
   sql: `go.temporal.io/server/cmd/tools/sql@${SERVER_VERSION}`,
-  ui: 'github.com/temporalio/ui-server/v2/cmd/server@v2.42.1',
+  ui: `github.com/temporalio/ui-server/v2/cmd/server@${UI_VERSION}`,
 } as const;
 const BINARY_NAMES = { server: 'server', sql: 'sql', ui: 'server' } as const;
 type Binary = keyof typeof MODULES;
