@@ -70,7 +70,8 @@ describe('docker-compose.yml runs what the cluster tests run', () => {
     volumes?: string[];
     healthcheck?: { test: string[] };
   };
-  const services = async () => (parse(await compose(), { merge: true }) as { services: Record<string, Service> }).services;
+  const services = async () =>
+    (parse(await compose(), { merge: true }) as { services: Record<string, Service> }).services;
   const tagOf = (image: string | undefined) => image?.split(':')[1];
 
   test('every image has a pinned tag; Temporal’s are the versions the cluster builds', async () => {
