@@ -24,6 +24,7 @@ import { createDb, type Db } from '../src/db/connect';
 import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
 import { seedLeaver, seedOffice } from './seed';
 
 const { values: opts } = parseArgs({
@@ -126,6 +127,7 @@ try {
 
   // The real worker in its own process; the API in this one.
   const bundle = await bundleWorkflowCode({
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     workflowsPath: fileURLToPath(new URL('../src/workflows/index.ts', import.meta.url)),
     logger: { error: log, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
   });

@@ -8,6 +8,7 @@ import { type App, buildApp } from './api/app';
 import type { Config } from './config';
 import type { Db } from './db/connect';
 import { createMailer } from './mail/transport';
+import { clientTracing, tracingFromEnv } from './tracing';
 import { ensureSchedules } from './worker/schedules';
 import { createHandoverWorker } from './worker/worker';
 
@@ -36,7 +37,8 @@ export async function runWorker(config: Config, db: Db, address: string): Promis
   const beside = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH || (existsSync(beside) ? beside : undefined);
   const workflowBundle = bundlePath ? { code: await readFile(bundlePath, 'utf8') } : undefined;
-  const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle });
+  const tracing = tracingFromEnv('handover-worker');
+  const worker = await createHandoverWorker({ connection, db, mailer, config, workflowBundle, tracing });
   // The daily trash purge and integrity digest (created once; left alone when they exist).
   const clientConnection = await Connection.connect(temporalConnectionOptions(address));
   await ensureSchedules(new Client({ connection: clientConnection, namespace: config.temporalNamespace }), config);
@@ -49,13 +51,19 @@ export async function runWorker(config: Config, db: Db, address: string): Promis
       await running;
       mailer.close();
       await connection.close();
+      await tracing?.shutdown();
     },
   };
 }
 
 export async function runApi(config: Config, db: Db, address: string): Promise<Running & { app: App; url: string }> {
   const connection = await Connection.connect(temporalConnectionOptions(address));
-  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const tracing = tracingFromEnv('handover-api');
+  const temporal = new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    interceptors: { workflow: clientTracing(tracing) },
+  });
   const temporalReady = async () => {
     await connection.workflowService.getSystemInfo({});
     return true;
@@ -69,6 +77,7 @@ export async function runApi(config: Config, db: Db, address: string): Promise<R
     async stop() {
       await app.close();
       await connection.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -22,7 +22,7 @@ let workerMetrics: string;
 
 beforeAll(async () => {
   env = await createHandoverEnv('production_build', { MOVE_BATCH_SIZE: '10', MOVE_LANES: '1' });
-  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { stdio: 'pipe' });
   const common = {
     ...env.env,
     DATABASE_URL: env.database.url,

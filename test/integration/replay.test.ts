@@ -10,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { expect, test } from 'vitest';
+import { workerTracing } from '../../src/tracing';
 import { workflowBundle } from '../helpers/temporal';
 
 const dir = new URL('../fixtures/histories/', import.meta.url);
@@ -23,7 +24,10 @@ test('recorded handover histories replay against the current workflow code', asy
     }
   }
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories())) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: await workflowBundle(), sinks: workerTracing(undefined).sinks },
+    histories(),
+  )) {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);

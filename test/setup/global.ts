@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../src/tracing';
 import 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/temporal/dev-server';
@@ -26,6 +27,7 @@ export default async function setup(project: TestProject) {
   const [server, bundle] = await Promise.all([
     startDevServer({ ui: true, log: (line) => console.log(line) }),
     bundleWorkflowCode({
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
       workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
       logger: { error: console.error, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
     }),

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // `npm run build`: the production build in dist/, run with plain `node` (no tsx, no webpack at start).
 //   dist/main.js, worker.js, api.js, migrate.js, handover-cli.js — each entry point in one ES module
 //     file (esbuild; packages stay in node_modules);
@@ -9,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { build } from 'esbuild';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -36,6 +36,7 @@ await build({
 });
 const { code } = await bundleWorkflowCode({
   workflowsPath: join(root, 'src/workflows/index.ts'),
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
   logger: { error: console.error, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
 });
 await writeFile(join(dist, 'workflow-bundle.js'), code);
