@@ -14,7 +14,7 @@ import { checkInvariants, lockLastCustomer, seedLeaverBook, waitForApplied } fro
 import { ADMIN_TOKEN } from '../helpers/api';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { type HandoverEnv, waitFor } from '../helpers/handover-env';
-import { killAllServices, type ServiceProcess, spawnService } from '../helpers/processes';
+import { killAllServices, postHandover, type ServiceProcess, spawnService } from '../helpers/processes';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp';
 
 const tag = randomBytes(3).toString('hex');
@@ -86,18 +86,7 @@ afterAll(async () => {
 
 const env = () => ({ db, database }) as HandoverEnv;
 
-async function post(apiUrl: string, body: unknown, key?: string) {
-  const response = await fetch(`${apiUrl}/v1/handovers`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      'content-type': 'application/json',
-      ...(key ? { 'idempotency-key': key } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as { id: string } };
-}
+const post = postHandover;
 
 const offboard = (leaver: string, successor: string) => ({
   kind: 'offboard',

@@ -1,5 +1,6 @@
 /** Service processes for tests that need the real thing (a compiled build, a cluster, a kill -9). */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ADMIN_TOKEN } from './api';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -77,4 +78,18 @@ export function spawnService(command: string, args: string[], env: Record<string
 /** Kills every service process a test file started and did not stop (afterAll). */
 export async function killAllServices(): Promise<void> {
   await Promise.all([...running].map((s) => s.kill()));
+}
+
+/** `POST /v1/handovers` to an API process, as the organisation admin; answers status and body. */
+export async function postHandover(apiUrl: string, body: unknown, idempotencyKey?: string, token = ADMIN_TOKEN) {
+  const response = await fetch(`${apiUrl}/v1/handovers`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { id: string } };
 }

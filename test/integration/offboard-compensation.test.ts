@@ -1,9 +1,7 @@
-import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
+import { failingFinish } from '../helpers/fail-finish';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -19,21 +17,7 @@ import { lockLastCustomer, waitForApplied } from '../helpers/locks';
 
 let env: HandoverEnv;
 let worker: RunningWorker;
-/** Handovers whose `finish` step fails (after all moves): the test-only failing step. */
-const failFinish = new Map<string, () => Promise<void>>();
-
-const injectFailure: ActivityInterceptorsFactory = (ctx: Context) => ({
-  inbound: {
-    async execute(input, next) {
-      const hook = failFinish.get(String(input.args[0]));
-      if (ctx.info.activityType === 'finish' && hook) {
-        await hook();
-        throw ApplicationFailure.nonRetryable('injected failure after the moves', 'InjectedFailure');
-      }
-      return next(input);
-    },
-  },
-});
+const { handovers: failFinish, interceptor: injectFailure } = failingFinish();
 
 beforeAll(async () => {
   env = await createHandoverEnv('compensation', { MOVE_BATCH_SIZE: '100' });

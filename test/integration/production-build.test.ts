@@ -8,11 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
-import { ADMIN_TOKEN } from '../helpers/api';
 import { createHandoverEnv, type HandoverEnv, seedBook } from '../helpers/handover-env';
 import { lockLastCustomer, waitForApplied } from '../helpers/locks';
 import { seedTeam } from '../helpers/offboard-api';
-import { killAllServices, type ServiceProcess, spawnService } from '../helpers/processes';
+import { killAllServices, postHandover, type ServiceProcess, spawnService } from '../helpers/processes';
 import { temporalAddress } from '../helpers/temporal';
 
 let env: HandoverEnv;
@@ -70,13 +69,13 @@ test('a handover through the compiled API and worker moves every counter an oper
   expect(sample(before, 'handover_ledger_rows_to_move')).toBe(0);
 
   const lock = await lockLastCustomer(env, team.leaver); // hold the move near its end, to scrape mid-way
-  const response = await fetch(`${apiUrl}/v1/handovers`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'offboard', agentId: team.leaver, to: { agentId: team.successor } }),
+  const started = await postHandover(apiUrl, {
+    kind: 'offboard',
+    agentId: team.leaver,
+    to: { agentId: team.successor },
   });
-  expect(response.status).toBe(202);
-  const { id } = (await response.json()) as { id: string };
+  expect(started.status).toBe(202);
+  const { id } = started.body;
   await waitForApplied(env.db, id, 20);
   const during = await scrape(`${apiUrl}/metrics`);
   expect(sample(during, 'handover_handovers_open', { kind: 'offboard', status: 'running' })).toBe(1);

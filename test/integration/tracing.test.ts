@@ -6,10 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ADMIN_TOKEN } from '../helpers/api';
 import { createHandoverEnv, type HandoverEnv, seedBook, waitFor } from '../helpers/handover-env';
 import { seedTeam } from '../helpers/offboard-api';
-import { killAllServices, spawnService } from '../helpers/processes';
+import { killAllServices, postHandover, spawnService } from '../helpers/processes';
 import { temporalAddress } from '../helpers/temporal';
 
 interface Span {
@@ -68,13 +67,13 @@ afterAll(async () => {
 test('a handover started through the API is one trace: the start, the workflow and its activities', async () => {
   const team = await seedTeam(env);
   await seedBook(env.db, team.office, team.leaver, 5, 1);
-  const response = await fetch(`${apiUrl}/v1/handovers`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'offboard', agentId: team.leaver, to: { agentId: team.successor } }),
+  const posted = await postHandover(apiUrl, {
+    kind: 'offboard',
+    agentId: team.leaver,
+    to: { agentId: team.successor },
   });
-  expect(response.status).toBe(202);
-  const { id } = (await response.json()) as { id: string };
+  expect(posted.status).toBe(202);
+  const { id } = posted.body;
   expect(await env.temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'completed' });
 
   const started = await waitFor('the start span of the API', async () =>

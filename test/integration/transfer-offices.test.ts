@@ -5,13 +5,11 @@
  * office's least-loaded pool; with `stay` all of it goes to `to`. And a reassign's sweep catches
  * records given to a moved customer's old owner while the move ran.
  */
-import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findIntegrityIssues } from '../../src/db/integrity';
 import { expectStatus } from '../helpers/directory';
+import { failingFinish } from '../helpers/fail-finish';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -23,17 +21,7 @@ import {
 import { lockLastCustomer, waitForApplied } from '../helpers/locks';
 
 let env: HandoverEnv;
-const failFinish = new Set<string>();
-const injectFailure: ActivityInterceptorsFactory = (ctx: Context) => ({
-  inbound: {
-    async execute(input, next) {
-      if (ctx.info.activityType === 'finish' && failFinish.has(String(input.args[0]))) {
-        throw ApplicationFailure.nonRetryable('injected failure after the moves', 'InjectedFailure');
-      }
-      return next(input);
-    },
-  },
-});
+const { handovers: failFinish, interceptor: injectFailure } = failingFinish();
 
 beforeAll(async () => {
   env = await createHandoverEnv('transfer_offices', { MOVE_BATCH_SIZE: '5', MOVE_LANES: '1' });
@@ -191,7 +179,7 @@ describe('transfer with move', () => {
     expect(preview.counts).toEqual({ customers: 4, unsubscribed: 0, trashed: 0, records: 2, callbacks: 3 });
 
     const failing = await start(body);
-    failFinish.add(failing.id);
+    failFinish.set(failing.id, undefined);
     expect((await waitForStatus(env.api, failing.id, ['compensated', 'failed', 'completed'])).status).toBe(
       'compensated',
     );

@@ -1,10 +1,8 @@
-import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { sql } from 'kysely';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToken, expectStatus } from '../helpers/directory';
+import { failingFinish } from '../helpers/fail-finish';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -17,19 +15,7 @@ import {
 } from '../helpers/handover-env';
 
 let env: HandoverEnv;
-/** Handovers whose `finish` step fails after every move: the test-only failing step. */
-const failFinish = new Set<string>();
-
-const injectFailure: ActivityInterceptorsFactory = (ctx: Context) => ({
-  inbound: {
-    async execute(input, next) {
-      if (ctx.info.activityType === 'finish' && failFinish.has(String(input.args[0]))) {
-        throw ApplicationFailure.nonRetryable('injected failure after the moves', 'InjectedFailure');
-      }
-      return next(input);
-    },
-  },
-});
+const { handovers: failFinish, interceptor: injectFailure } = failingFinish();
 
 beforeAll(async () => {
   env = await createHandoverEnv('transfer');
@@ -352,7 +338,7 @@ describe('transfer compensation', () => {
     const id = (
       await start({ agentId: s.mover, toOfficeId: s.newOffice, customers: 'stay', to: { agentId: s.colleague } })
     ).id;
-    failFinish.add(id);
+    failFinish.set(id, undefined);
     const over = await waitForStatus(api, id, ['compensated', 'failed', 'completed']);
     expect(over.status).toBe('compensated');
     expect(await agentRow(s.mover)).toMatchObject({ office_id: s.oldOffice, status: 'absent' });
