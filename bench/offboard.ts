@@ -80,6 +80,7 @@ const temporal = opts.cluster
       database: `${name}_temporal`,
       visibilityDatabase: `${name}_temporal_visibility`,
       portBase: await freePortBase(),
+      maxConnections: 6, // the PostgreSQL server is shared with everything else here
       log,
     })
   : await startDevServer({ log });

@@ -20,6 +20,7 @@ await ensureDatabase(databaseUrl);
 const temporal = await startCluster({
   postgresUrl,
   portBase: await freePortBase(7233),
+  maxConnections: 6, // one machine: PostgreSQL is shared with the workers and APIs
   uiPort: await freePort(8233),
   log,
 });

@@ -7,11 +7,11 @@ import { Context } from '@temporalio/activity';
 import { sql } from 'kysely';
 import type { Config } from '../config';
 import type { Db } from '../db/connect';
-import { findIntegrityIssues, type IntegrityIssue } from '../db/integrity';
+import type { IntegrityIssue } from '../db/integrity';
 import type { Agent } from '../db/schema';
 import type { Mailer } from '../mail/transport';
 import {
-  asIntegrityIssues,
+  integrityFindings,
   type StuckHandover,
   findStuckHandovers as stuckHandovers,
 } from '../temporal/stuck-handovers';
@@ -72,10 +72,8 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
    * and a key already `sent` is never sent again.
    */
   async function sendIntegrityDigests(date: string): Promise<{ issues: number; sent: number }> {
-    const issues = [
-      ...(await findIntegrityIssues(db)),
-      ...asIntegrityIssues(await stuckHandovers(db, Context.current().client)),
-    ];
+    // After the heals (integrityDigestWorkflow): a stuck handover still listed is one whose heal failed.
+    const issues = await integrityFindings(db, Context.current().client);
     const byOffice = new Map<string, IntegrityIssue[]>();
     for (const issue of issues) {
       const list = byOffice.get(issue.officeId);

@@ -52,6 +52,11 @@ export interface ClusterOptions {
   visibilityDatabase?: string;
   /** The frontend's gRPC port; the other services use ports next to it (deploy/temporal/config). */
   portBase?: number;
+  /**
+   * Connections each of the four services may open to the main store (the visibility store gets
+   * half): 20 by default; on one machine keep 4 × (n + n/2) well under PostgreSQL's max_connections.
+   */
+  maxConnections?: number;
   /** The Web UI's port; none when unset. */
   uiPort?: number;
   log?: (line: string) => void;
@@ -143,6 +148,8 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     TEMPORAL_DB_PORT: url.port || '5432',
     TEMPORAL_DB_USER: decodeURIComponent(url.username || 'postgres'),
     TEMPORAL_DB_PASSWORD: decodeURIComponent(url.password),
+    TEMPORAL_DB_MAX_CONNS: String(options.maxConnections ?? 20),
+    TEMPORAL_VISIBILITY_DB_MAX_CONNS: String(Math.max(2, Math.floor((options.maxConnections ?? 20) / 2))),
   };
   const children = new Map<ServiceName | 'ui', ChildProcess>();
   const tails = new Map<string, string>();

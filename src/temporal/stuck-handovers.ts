@@ -6,7 +6,7 @@
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from '../db/connect';
-import type { IntegrityIssue } from '../db/integrity';
+import { findIntegrityIssues, type IntegrityIssue, type IntegrityOptions } from '../db/integrity';
 
 /** A row this young may be one whose workflow is being started right now: not missing yet. */
 export const START_GRACE_SECONDS = 60;
@@ -68,3 +68,16 @@ export const asIntegrityIssues = (stuck: StuckHandover[]): IntegrityIssue[] =>
     detail: `handover ${s.handoverId} is recorded as running but ${s.why}; the daily integrity sweep reverts what it moved and settles it as failed`,
     officeId: s.officeId,
   }));
+
+/** Every finding: the database's (src/db/integrity.ts) and the handovers whose workflow is gone. */
+export async function integrityFindings(
+  db: Db,
+  client: Client,
+  options: IntegrityOptions = {},
+): Promise<IntegrityIssue[]> {
+  const stuck = await findStuckHandovers(db, client, {
+    officeId: options.officeId,
+    limit: options.limitPerEntity ?? 1000,
+  });
+  return [...(await findIntegrityIssues(db, options)), ...asIntegrityIssues(stuck)];
+}

@@ -14,6 +14,7 @@ import { checkInvariants, lockLastCustomer, seedLeaverBook, waitForApplied } fro
 import { ADMIN_TOKEN } from '../helpers/api';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { type HandoverEnv, waitFor } from '../helpers/handover-env';
+import { offboard } from '../helpers/offboard-api';
 import { killAllServices, postHandover, type ServiceProcess, spawnService } from '../helpers/processes';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp';
 
@@ -55,6 +56,7 @@ beforeAll(async () => {
     database: temporalDbs[0],
     visibilityDatabase: temporalDbs[1],
     portBase: await freePortBase(),
+    maxConnections: 4, // the PostgreSQL server is shared with everything else here
   });
   connection = await Connection.connect({ address: cluster.address });
   client = new Client({ connection, namespace: 'default' });
@@ -86,14 +88,6 @@ afterAll(async () => {
 
 const env = () => ({ db, database }) as HandoverEnv;
 
-const post = postHandover;
-
-const offboard = (leaver: string, successor: string) => ({
-  kind: 'offboard',
-  agentId: leaver,
-  to: { agentId: successor },
-});
-
 async function finished(id: string) {
   return client.workflow.getHandle(id).result();
 }
@@ -115,7 +109,9 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
   test('50 handovers through both APIs spread over both workers; every invariant holds after', async () => {
     const teams = [];
     for (let i = 0; i < 50; i++) teams.push(await seedLeaverBook(env(), 10));
-    const started = await Promise.all(teams.map((t, i) => post(apis[i % 2]!.url, offboard(t.leaver, t.successor))));
+    const started = await Promise.all(
+      teams.map((t, i) => postHandover(apis[i % 2]!.url, offboard(t.leaver, { agentId: t.successor }))),
+    );
     expect(started.map((s) => s.status)).toEqual(teams.map(() => 202));
     const results = await Promise.all(started.map((s) => finished(s.body.id)));
     expect(results.map((r) => (r as { status: string }).status)).toEqual(teams.map(() => 'completed'));
@@ -130,7 +126,7 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
   test('the worker running the move is SIGKILLed: the other one finishes it, nothing lost or doubled', async () => {
     const team = await seedLeaverBook(env(), 200);
     const lock = await lockLastCustomer(env(), team.leaver);
-    const { body } = await post(apis[0]!.url, offboard(team.leaver, team.successor));
+    const { body } = await postHandover(apis[0]!.url, offboard(team.leaver, { agentId: team.successor }));
     await waitForApplied(db, body.id, 150);
     const { raw } = await client.workflow.getHandle(body.id).describe();
     const move = raw.pendingActivities?.find((a) => a.activityType?.name === 'move');
@@ -149,7 +145,7 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
   test('the history service restarts mid-move: the handover resumes and completes', async () => {
     const team = await seedLeaverBook(env(), 100);
     const lock = await lockLastCustomer(env(), team.leaver);
-    const { body } = await post(apis[1]!.url, offboard(team.leaver, team.successor));
+    const { body } = await postHandover(apis[1]!.url, offboard(team.leaver, { agentId: team.successor }));
     await waitForApplied(db, body.id, 50);
     await cluster.restart('history');
     await lock.release();
@@ -162,7 +158,9 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
     const key = `retry-${tag}`;
     // With the frontend down, the first API records the handover and then waits on the workflow start.
     await cluster.kill('frontend');
-    const first = post(apis[0]!.url, offboard(team.leaver, team.successor), key).catch((err: Error) => err);
+    const first = postHandover(apis[0]!.url, offboard(team.leaver, { agentId: team.successor }), key).catch(
+      (err: Error) => err,
+    );
     const row = await waitFor('the handover row of the first attempt', () =>
       db.selectFrom('handovers').select(['id', 'status']).where('agent_id', '=', team.leaver).executeTakeFirst(),
     );
@@ -170,7 +168,7 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
     expect(await first).toBeInstanceOf(Error); // no answer: the connection died with the process
     await cluster.restart('frontend');
 
-    const retried = await post(apis[1]!.url, offboard(team.leaver, team.successor), key);
+    const retried = await postHandover(apis[1]!.url, offboard(team.leaver, { agentId: team.successor }), key);
     expect(retried).toMatchObject({ status: 200, body: { id: row.id } });
     expect(await finished(row.id)).toMatchObject({ status: 'completed' });
     const rows = await db.selectFrom('handovers').select('id').where('agent_id', '=', team.leaver).execute();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
 import { createHandoverEnv, type HandoverEnv, seedBook } from '../helpers/handover-env';
 import { lockLastCustomer, waitForApplied } from '../helpers/locks';
-import { seedTeam } from '../helpers/offboard-api';
+import { offboard, seedTeam } from '../helpers/offboard-api';
 import { killAllServices, postHandover, type ServiceProcess, spawnService } from '../helpers/processes';
 import { temporalAddress } from '../helpers/temporal';
 
@@ -69,11 +69,7 @@ test('a handover through the compiled API and worker moves every counter an oper
   expect(sample(before, 'handover_ledger_rows_to_move')).toBe(0);
 
   const lock = await lockLastCustomer(env, team.leaver); // hold the move near its end, to scrape mid-way
-  const started = await postHandover(apiUrl, {
-    kind: 'offboard',
-    agentId: team.leaver,
-    to: { agentId: team.successor },
-  });
+  const started = await postHandover(apiUrl, offboard(team.leaver, { agentId: team.successor }));
   expect(started.status).toBe(202);
   const { id } = started.body;
   await waitForApplied(env.db, id, 20);

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createHandoverEnv, type HandoverEnv, seedBook, waitFor } from '../helpers/handover-env';
-import { seedTeam } from '../helpers/offboard-api';
+import { offboard, seedTeam } from '../helpers/offboard-api';
 import { killAllServices, postHandover, spawnService } from '../helpers/processes';
 import { temporalAddress } from '../helpers/temporal';
 
@@ -67,11 +67,7 @@ afterAll(async () => {
 test('a handover started through the API is one trace: the start, the workflow and its activities', async () => {
   const team = await seedTeam(env);
   await seedBook(env.db, team.office, team.leaver, 5, 1);
-  const posted = await postHandover(apiUrl, {
-    kind: 'offboard',
-    agentId: team.leaver,
-    to: { agentId: team.successor },
-  });
+  const posted = await postHandover(apiUrl, offboard(team.leaver, { agentId: team.successor }));
   expect(posted.status).toBe(202);
   const { id } = posted.body;
   expect(await env.temporal.client.workflow.getHandle(id).result()).toMatchObject({ status: 'completed' });

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { findIntegrityIssues } from '../../db/integrity';
-import { asIntegrityIssues, findStuckHandovers } from '../../temporal/stuck-handovers';
+import { integrityFindings } from '../../temporal/stuck-handovers';
 import { requireAnyAdmin, scopeOffice } from '../access';
 import type { ApiDeps, App } from '../app';
 import { Id } from '../schemas';
@@ -26,8 +25,7 @@ export async function integrityRoutes(app: App, { db, temporal }: ApiDeps) {
     async (request) => {
       requireAnyAdmin(request.actor);
       const officeId = scopeOffice(request.actor, request.query.officeId);
-      const stuck = await findStuckHandovers(db, temporal, { officeId, limit: 1000 });
-      return { items: [...(await findIntegrityIssues(db, { officeId })), ...asIntegrityIssues(stuck)] };
+      return { items: await integrityFindings(db, temporal, { officeId }) };
     },
   );
 }
