@@ -2,12 +2,14 @@
 //   dist/main.js, worker.js, api.js, migrate.js, handover-cli.js — each entry point in one ES module
 //     file (esbuild; packages stay in node_modules);
 //   dist/workflow-bundle.js — the workflow code bundled once by the Temporal SDK, which the worker
-//     loads (`workflowBundle`) instead of bundling at every start.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+//     loads (`workflowBundle`) instead of bundling at every start;
+//   dist/console/ — the console's page, script and style, which the compiled API serves as they are.
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { build } from 'esbuild';
+import { CONSOLE_BUILD, CONSOLE_INDEX } from '../src/api/console-assets';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,4 +42,8 @@ const { code } = await bundleWorkflowCode({
   logger: { error: console.error, warn() {}, info() {}, debug() {}, trace() {}, log() {} },
 });
 await writeFile(join(dist, 'workflow-bundle.js'), code);
+await build({ ...CONSOLE_BUILD, outdir: join(dist, 'console') });
+await copyFile(CONSOLE_INDEX, join(dist, 'console/index.html'));
+const consoleKb = (await stat(join(dist, 'console/app.js'))).size / 1024;
+console.log(`console: dist/console/app.js ${consoleKb.toFixed(1)} KB (minified)`);
 console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

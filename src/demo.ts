@@ -78,8 +78,10 @@ async function hints(db: Db): Promise<string> {
     .where('external_id', '=', 'office-tokyo')
     .executeTakeFirst();
   return `Demo organisation ready (Tokyo, Osaka). Xavier Sato (${id('Xavier Sato')}) owns 300 customers and is the
-default assignee of the lead source "portal-suumo", so his offboarding will wait for it. Try, in another terminal:
-  export HANDOVER_TOKEN=$ADMIN_TOKEN
+default assignee of the lead source "portal-suumo", so his offboarding will wait for it.
+In the console ($API/console, sign in with the token below): Agents → Xavier Sato → Offboard.
+Or in another terminal:
+  export HANDOVER_URL=$API HANDOVER_TOKEN=$TOKEN
   npx handover offboard ${id('Xavier Sato')} --pool ${id('Yuki Ito')},${id('Ken Mori')} --strategy least-loaded
 then route the lead source to Yuki and watch it finish:
   curl -X PUT $API/v1/lead-sources/portal-suumo -H "authorization: Bearer $HANDOVER_TOKEN" \\

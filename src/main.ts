@@ -60,6 +60,7 @@ const api = await runApi(config, db, address);
 stops.push(() => api.stop());
 
 console.log(`
+  Console      ${api.url}/console   (sign in with ADMIN_TOKEN, or an agent's token)
   API          ${api.url}   (GET /readyz, /v1/…)
   API docs     ${api.url}/docs
   Metrics      ${api.url}/metrics${workerMetrics ? ` and ${workerMetrics} (worker)` : ' (set WORKER_METRICS_ADDRESS for the worker’s)'}
@@ -68,7 +69,10 @@ console.log(`
   Mail         ${config.smtpUrl ? maskCredentials(config.smtpUrl) : `files in ${config.mailOutboxDir}/ (set SMTP_URL to send)`}
   Database     ${database.embedded ? `embedded PostgreSQL (PGlite) in ${EMBEDDED_DIR}/` : maskCredentials(config.databaseUrl)}
 Ctrl-C stops everything.`);
-if (demoHints) console.log(`\n${demoHints.replaceAll('$API', api.url)}`);
+if (demoHints) {
+  // The token itself: the reader's other terminal has no ADMIN_TOKEN of this process.
+  console.log(`\n${demoHints.replaceAll('$API', api.url).replaceAll('$TOKEN', config.adminToken ?? '<ADMIN_TOKEN>')}`);
+}
 
 /**
  * DATABASE_URL, else the local server if one answers on 5432, else an embedded PostgreSQL

@@ -179,7 +179,7 @@ export function notificationActivities(db: Db, mailer: Mailer, config: Config) {
         const mail = renderMail(r.kind, r.agent.locale, {
           actor: starter?.name ?? (r.agent.locale === 'ja' ? '管理者' : 'The administrator'),
           agent: agent?.name ?? 'an agent',
-          link: `${config.publicUrl}/v1/handovers/${handover.id}`,
+          link: `${config.publicUrl}/console/handovers/${handover.id}`,
           outcome: handover.status,
           ...r.params,
         });

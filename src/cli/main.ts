@@ -96,7 +96,11 @@ async function startAndFollow(body: Record<string, unknown>): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  if (opt.help || !command) usage();
+  if (opt.help) {
+    out(USAGE); // asked for: not a usage error
+    return 0;
+  }
+  if (!command) usage();
   switch (command) {
     case 'offboard': {
       const to = successor();

@@ -1,4 +1,4 @@
-/** Mail texts in the recipient's locale. Plain text: it reads the same in every mail client. */
+/** Mail texts in the recipient's locale; the HTML part is made from the text (html.ts). */
 import type { Locale, NotificationKind } from '../db/schema';
 
 export interface MailParams {
@@ -41,7 +41,7 @@ const en: Record<NotificationKind, Render> = {
     text:
       `The handover of ${p.agent} cannot go on while ${p.agent} is the default assignee of these lead sources:\n` +
       `${(p.leadSources ?? []).map((s) => `- ${s}`).join('\n')}\n\n` +
-      `Change their default assignee (PUT /v1/lead-sources/{key}); the handover then continues by itself.\n\n${p.link}\n`,
+      `Route each one to someone else on the handover's page below (or PUT /v1/lead-sources/{key}); the handover then continues by itself.\n\n${p.link}\n`,
   }),
   'handover-finished': (p) => ({
     subject: `The handover of ${p.agent} is finished`,

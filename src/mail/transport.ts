@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { htmlOf } from './html';
 
 export interface Mail {
   to: string;
@@ -34,6 +35,7 @@ function smtpMailer(smtpUrl: string, from: string): Mailer {
           to: mail.to,
           subject: mail.subject,
           text: mail.text,
+          html: htmlOf(mail.text),
           messageId: mail.messageId,
         });
       } catch (err) {
@@ -57,6 +59,7 @@ function fileMailer(outboxDir: string, from: string): Mailer {
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
+        html: htmlOf(mail.text),
         messageId: mail.messageId,
       });
       await mkdir(outboxDir, { recursive: true });

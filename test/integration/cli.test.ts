@@ -25,6 +25,15 @@ function handover(...args: string[]): Promise<{ code: number; stdout: string; st
 }
 
 describe('the handover CLI', () => {
+  test('--help prints the usage on stdout and exits 0; no command is bad usage (exit 2)', async () => {
+    const help = await handover('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('offboard');
+    const bare = await handover();
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('offboard');
+  });
+
   test('offboard follows the handover to the end; --json for machines; exit code 0', async () => {
     const office = await seedOffice(env.db);
     const leaver = await seedAgent(env.db, office);

@@ -4,13 +4,9 @@
  * AgentId search attribute, and saves screenshots to a temporary folder; with UPDATE_SCREENSHOTS=1
  * under docs/screenshots/ (linked from the README) instead, so a test run never changes tracked files.
  */
-import { mkdtempSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { launchChromium, screenshotFolder } from '../helpers/browser';
 import { expectStatus } from '../helpers/directory';
 import {
   createHandoverEnv,
@@ -21,28 +17,15 @@ import {
   waitForStatus,
 } from '../helpers/handover-env';
 
-const SHOTS = process.env.UPDATE_SCREENSHOTS
-  ? new URL('../../docs/screenshots/', import.meta.url)
-  : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'handover-screenshots-'))}/`);
+let SHOTS: URL;
 let env: HandoverEnv;
 let browser: Browser;
 
 beforeAll(async () => {
   env = await createHandoverEnv('ui');
   await env.startWorker();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  await mkdir(SHOTS, { recursive: true });
+  browser = await launchChromium();
+  SHOTS = await screenshotFolder();
 });
 afterAll(async () => {
   await browser?.close();

@@ -28,9 +28,13 @@ export const Agent = Type.Object({
   status: Status,
   externalId: Nullable(Type.String()),
   customerCount: Type.Integer(),
+  /** Callbacks assigned to the agent that have not ended (an extension of API.md's Agent). */
+  callbackCount: Type.Integer(),
 });
 
-export const toAgent = (row: AgentRow & { customer_count?: number | string | null }) => ({
+type Counted = { customer_count?: number | string | null; callback_count?: number | string | null };
+
+export const toAgent = (row: AgentRow & Counted) => ({
   id: row.id,
   officeId: row.office_id,
   name: row.name,
@@ -40,10 +44,11 @@ export const toAgent = (row: AgentRow & { customer_count?: number | string | nul
   status: row.status,
   externalId: row.external_id,
   customerCount: Number(row.customer_count ?? 0),
+  callbackCount: Number(row.callback_count ?? 0),
 });
 
-/** Agents with the number of customers each owns (trashed included). */
-const agentsWithCount = (db: Kysely<Database>) =>
+/** Agents with the number of customers each owns (trashed included) and of its callbacks not yet ended. */
+export const agentsWithCount = (db: Kysely<Database>) =>
   db
     .selectFrom('agents')
     .selectAll('agents')
@@ -53,6 +58,14 @@ const agentsWithCount = (db: Kysely<Database>) =>
         .whereRef('customers.owner_id', '=', 'agents.id')
         .select(sql<number>`count(*)`.as('n'))
         .as('customer_count'),
+    )
+    .select((eb) =>
+      eb
+        .selectFrom('callbacks')
+        .whereRef('callbacks.assignee_id', '=', 'agents.id')
+        .where('callbacks.ends_at', '>=', sql<Date>`now()`)
+        .select(sql<number>`count(*)`.as('n'))
+        .as('callback_count'),
     );
 
 export async function agentRoutes(app: App, { db, temporal }: ApiDeps) {

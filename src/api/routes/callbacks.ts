@@ -153,6 +153,7 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
           ...PageQuery,
           assigneeId: Type.Optional(Id),
           customerId: Type.Optional(Id),
+          campaign: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           from: Type.Optional(Timestamp),
           to: Type.Optional(Timestamp),
           alert: Type.Optional(Type.Union([Alert, Type.Literal('none')])),
@@ -187,6 +188,7 @@ export async function callbackRoutes(app: App, { db }: ApiDeps) {
       }
       if (q.assigneeId !== undefined) query = query.where('callbacks.assignee_id', '=', q.assigneeId);
       if (q.customerId !== undefined) query = query.where('callbacks.customer_id', '=', q.customerId);
+      if (q.campaign !== undefined) query = query.where('callbacks.campaign', '=', q.campaign);
       // A window [from, to]: the callbacks that overlap it.
       if (q.from !== undefined) query = query.where('callbacks.ends_at', '>=', new Date(q.from));
       if (q.to !== undefined) query = query.where('callbacks.starts_at', '<=', new Date(q.to));
