@@ -1,6 +1,6 @@
 /** Pieces every page uses: loading a resource, showing a refusal, picking agents. */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Page, query } from './api';
 import { type Key, t } from './i18n';
 import { activeAgentsOf, agentName } from './session';
@@ -9,13 +9,16 @@ import type { Agent, BlockingSource, Successor } from './types';
 /** Loads `load()` now and whenever `deps` change; `reload` reads again (e.g. after a change, or on a timer). */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
+  // Only the latest read may show: an earlier one (an old filter, a refresh) can answer after it.
+  const latest = useRef(0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   const reload = useCallback(() => {
+    const read = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
     return load().then(
-      (data) => setState({ data, loading: false }),
-      (error: unknown) => setState({ error, loading: false }),
-    );
+      (data) => read === latest.current && setState({ data, loading: false }),
+      (error: unknown) => read === latest.current && setState({ error, loading: false }),
+    ) as Promise<unknown> as Promise<void>;
   }, deps);
   useEffect(() => {
     void reload();
@@ -271,11 +274,15 @@ export function usePaged<T>(path: string, params: Record<string, string | undefi
     next: null,
     loading: true,
   });
+  const latest = useRef(0);
   const read = (cursor: string | null, before: T[]) => {
+    const current = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
     return api<Page<T>>('GET', `${path}${query({ ...params, cursor: cursor ?? undefined })}`).then(
-      (page) => setState({ items: [...before, ...page.items], next: page.nextCursor, loading: false }),
-      (error: unknown) => setState({ items: before, next: null, error, loading: false }),
+      (page) =>
+        current === latest.current &&
+        setState({ items: [...before, ...page.items], next: page.nextCursor, loading: false }),
+      (error: unknown) => current === latest.current && setState({ items: before, next: null, error, loading: false }),
     );
   };
   // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the list depends on

@@ -32,6 +32,32 @@ afterAll(async () => {
   await database?.drop();
 });
 
+describe('GET /v1/me', () => {
+  test('says who each token acts as: org admin, office admin (with its office), plain agent; 401 without one', async () => {
+    expect(expectStatus(await api.call('GET', '/v1/me'), 200)).toEqual({
+      role: 'org-admin',
+      agent: null,
+      office: null,
+    });
+    const admin = expectStatus(await api.call('GET', '/v1/me', undefined, d.adminA.token), 200);
+    expect(admin).toMatchObject({ role: 'office-admin', agent: { id: d.adminA.id }, office: { id: d.officeA } });
+    const agent = expectStatus(await api.call('GET', '/v1/me', undefined, d.agentA.token), 200);
+    expect(agent).toMatchObject({
+      role: 'agent',
+      agent: { id: d.agentA.id, role: 'agent' },
+      office: { id: d.officeA },
+    });
+    expectStatus(await api.call('GET', '/v1/me', undefined, null), 401);
+  });
+
+  test('an admin on its way out (leaving) reads as a plain agent', async () => {
+    const id = await createAgent(api, d.officeA, 'admin');
+    const token = await createToken(api, id);
+    await setStatus(database.db, id, 'leaving');
+    expect(expectStatus(await api.call('GET', '/v1/me', undefined, token), 200).role).toBe('agent');
+  });
+});
+
 describe('auth', () => {
   test('no token, a malformed header or an unknown token is 401 problem+json', async () => {
     expectStatus(await api.call('GET', '/v1/agents', undefined, null), 401);
@@ -62,6 +88,7 @@ describe('POST /v1/agents', () => {
       status: 'active',
       externalId: 'emp-1',
       customerCount: 0,
+      callbackCount: 0,
     });
     // A duplicate externalId is 409.
     expectStatus(await api.call('POST', '/v1/agents', { ...body, email: 'other@example.test' }), 409);
@@ -101,6 +128,25 @@ describe('POST /v1/agents', () => {
 });
 
 describe('GET /v1/agents/{id}', () => {
+  test('callbackCount counts its callbacks that have not ended (ended ones and others’ left out)', async () => {
+    const id = await createAgent(api, d.officeA);
+    const other = await createAgent(api, d.officeA);
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    const callback = (assigneeId: string, startsAt: string, endsAt: string) =>
+      api.call('POST', '/v1/callbacks', { name: 'Caller', phone: '+81-3-0000-0000', startsAt, endsAt, assigneeId });
+    const windows = [
+      [at(-60), at(-30)], // ended
+      [at(-10), at(20)], // due
+      [at(30), at(60)], // later
+    ] as const;
+    for (const [startsAt, endsAt] of windows) expectStatus(await callback(id, startsAt, endsAt), 201);
+    expectStatus(await callback(other, at(30), at(60)), 201);
+    const notEnded = windows.filter(([, endsAt]) => new Date(endsAt) >= new Date()).length;
+    expect(expectStatus(await api.call('GET', `/v1/agents/${id}`), 200).callbackCount).toBe(notEnded);
+    const listed = (await listAll(api, `/v1/agents?officeId=${d.officeA}`)).items;
+    expect(listed.find((a) => a.id === id)?.callbackCount).toBe(notEnded);
+  });
+
   test('customerCount counts the customers it owns, trashed included', async () => {
     const id = await createAgent(api, d.officeA);
     await createCustomer(api, d.officeA, id);

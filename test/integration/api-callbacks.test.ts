@@ -133,6 +133,26 @@ describe('POST /v1/callbacks', () => {
 });
 
 describe('GET /v1/callbacks', () => {
+  test('?campaign= keeps the callbacks of that campaign only, in JSON and in CSV', async () => {
+    const agent = await createAgent(api, d.officeA);
+    const spring = [
+      (await postCallback(agent, { campaign: 'spring-fair' })).id,
+      (await postCallback(agent, { campaign: 'spring-fair' })).id,
+    ];
+    await postCallback(agent, { campaign: 'autumn' });
+    await postCallback(agent);
+    const url = `/v1/callbacks?assigneeId=${agent}&campaign=spring-fair`;
+    expect((await listAll(api, url)).items.map((c) => c.id).sort()).toEqual([...spring].sort());
+    const csv = parseCsv((await api.call('GET', `${url}&format=csv`)).body);
+    expect(
+      csv
+        .slice(1)
+        .map((row) => row[0])
+        .sort(),
+    ).toEqual([...spring].sort());
+    expectStatus(await api.call('GET', `/v1/callbacks?campaign=`), 400);
+  });
+
   test('filters by assignee, window and alert; pages by keyset', async () => {
     const office = await createOffice(api);
     const agent = await createAgent(api, office);

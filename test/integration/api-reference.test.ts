@@ -22,7 +22,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const SERVED_BESIDE = ['GET /docs', 'GET /docs/json', 'GET /metrics'];
+const SERVED_BESIDE = ['GET /docs', 'GET /docs/json', 'GET /metrics', 'GET /console', 'GET /console/{}'];
 /** `METHOD /path` in backticks, query string and trailing text dropped, parameters as `{}`. */
 const operations = (text: string) =>
   [...text.matchAll(/`(GET|POST|PUT|PATCH|DELETE) (\/[^`?\s]*)[^`]*`/g)].map(
@@ -61,4 +61,29 @@ test('/docs, /docs/json and /metrics answer without a token', async () => {
   const metrics = await api.call('GET', '/metrics', undefined, null);
   expect(metrics.statusCode).toBe(200);
   expect(metrics.body).toContain('# TYPE handover_handovers_started_total counter');
+});
+
+test('/console serves its page for every path under it, its files, and nothing else, under a strict CSP', async () => {
+  for (const path of ['/console', '/console/agents', '/console/handovers/some-id']) {
+    const page = await api.call('GET', path, undefined, null);
+    expect(page.statusCode, path).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('/console/assets/app.js');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+  }
+  const script = await api.call('GET', '/console/assets/app.js', undefined, null);
+  expect(script.statusCode).toBe(200);
+  expect(script.headers['content-type']).toContain('text/javascript');
+  expect((await api.call('GET', '/console/assets/app.css', undefined, null)).headers['content-type']).toContain(
+    'text/css',
+  );
+  const missing = await api.call('GET', '/console/assets/../../package.json', undefined, null);
+  expect(missing.statusCode).not.toBe(200);
+  const unknown = await api.call('GET', '/console/assets/secrets.env', undefined, null);
+  expect(unknown.statusCode).toBe(404);
+  expect(unknown.headers['content-type']).toContain('application/problem+json');
 });

@@ -4,6 +4,7 @@
  * mid-move, the callback board, and an agent's token that sees only its own. Every page is checked
  * with axe-core, under the console's Content-Security-Policy, with no request leaving the origin.
  */
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { expectAccessible, launchChromium, screenshotFolder, watchPage } from '../helpers/browser';
@@ -178,6 +179,174 @@ describe('the console', () => {
     await page.screenshot({ path: new URL('console-handover-compensated.png', shots).pathname, fullPage: true });
     expect(await countOf(env, leaver)).toEqual(before);
     expect(await agentStatus(env, leaver)).toBe('active');
+    check();
+  });
+
+  test('the callback board: filtered by alert, ticked rows handed to an agent and to a pool, CSV of the filter, live alerts', async () => {
+    const { db } = env;
+    const office = await seedOffice(db, 'Nagoya');
+    const adminId = await seedAgent(db, office, { name: 'Nao Admin', role: 'admin' });
+    const rin = await seedAgent(db, office, { name: 'Rin Caller' });
+    const taro = await seedAgent(db, office, { name: 'Taro Cover' });
+    const hana = await seedAgent(db, office, { name: 'Hana Pool' });
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+    const seeded = [
+      { name: 'Overdue One', starts: -60, ends: -30, campaign: null },
+      { name: 'Due One', starts: -5, ends: 25, campaign: null },
+      { name: 'Soon One', starts: 5, ends: 35, campaign: null },
+      { name: 'Spring One', starts: 120, ends: 150, campaign: 'spring-fair' },
+      { name: 'Spring Two', starts: 180, ends: 210, campaign: 'spring-fair' },
+      { name: 'Autumn One', starts: 240, ends: 270, campaign: 'autumn' },
+    ];
+    await db
+      .insertInto('callbacks')
+      .values(
+        seeded.map((c) => ({
+          name: c.name,
+          phone: '+81-52-000-0000',
+          starts_at: at(c.starts),
+          ends_at: at(c.ends),
+          assignee_id: rin,
+          campaign: c.campaign,
+        })),
+      )
+      .execute();
+    const idOf = async (name: string) =>
+      (await db.selectFrom('callbacks').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
+    const assigneeOf = async (name: string) =>
+      (await db.selectFrom('callbacks').select('assignee_id').where('name', '=', name).executeTakeFirstOrThrow())
+        .assignee_id;
+
+    const { page, check } = await signedIn(await createToken(env.api, adminId));
+    await page.getByRole('link', { name: 'Callback board' }).click();
+    const rows = page.locator('tr[data-callback]');
+    await expect.poll(() => rows.count()).toBe(seeded.length);
+
+    await page.getByLabel('Alert').selectOption('overdue');
+    const overdue = seeded.filter((c) => c.ends < 0).length;
+    await expect.poll(() => page.locator('tr[data-callback][data-alert="overdue"]').count()).toBe(overdue);
+    await expect.poll(() => rows.count()).toBe(overdue);
+    await expectAccessible(page, 'the callback board filtered by alert');
+    await page.getByLabel('Alert').selectOption('');
+    await page.getByLabel('Assignee').selectOption({ label: 'Rin Caller' });
+    await expect.poll(() => rows.count()).toBe(seeded.length);
+    await page.screenshot({ path: new URL('console-callbacks.png', shots).pathname, fullPage: true });
+
+    // Two ticked rows to one agent.
+    await page.getByRole('checkbox', { name: /Spring One/ }).check();
+    await page.getByRole('checkbox', { name: /Spring Two/ }).check();
+    await page.getByLabel('Agent to hand them to').selectOption({ label: 'Taro Cover' });
+    await page.getByRole('button', { name: 'Hand over 2' }).click();
+    await page.getByText('2 callbacks handed over.').waitFor();
+    expect([await assigneeOf('Spring One'), await assigneeOf('Spring Two')]).toEqual([taro, taro]);
+    await expect.poll(() => page.getByText('2 callbacks handed over.').count()).toBe(1);
+
+    // Two more round robin over a pool of two: one each.
+    await page.getByRole('checkbox', { name: /Soon One/ }).check();
+    await page.getByRole('checkbox', { name: /Autumn One/ }).check();
+    await page.getByRole('radio', { name: 'a pool (round robin)' }).check();
+    await page.getByRole('checkbox', { name: 'Taro Cover' }).check();
+    await page.getByRole('checkbox', { name: 'Hana Pool' }).check();
+    await page.getByRole('button', { name: 'Hand over 2' }).click();
+    await expect
+      .poll(async () => [await assigneeOf('Soon One'), await assigneeOf('Autumn One')].sort())
+      .toEqual([taro, hana].sort());
+    await page.getByText('2 callbacks handed over.').waitFor();
+
+    // The CSV is what the filter shows: every callback of the campaign, whoever has it now.
+    await page.getByLabel('Assignee').selectOption('');
+    await page.getByLabel('Campaign').fill('spring-fair');
+    await page.getByLabel('Campaign').press('Tab');
+    await expect.poll(() => rows.count()).toBe(seeded.filter((c) => c.campaign === 'spring-fair').length);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = (await readFile((await download.path())!, 'utf8')).trim().split(/\r?\n/);
+    expect(csv[0]).toMatch(/^id,customerId,name,phone,startsAt,endsAt,assigneeId,campaign/);
+    const inCsv = csv.slice(1).map((line) => line.split(',')[0]);
+    expect(inCsv.sort()).toEqual([await idOf('Spring One'), await idOf('Spring Two')].sort());
+
+    // A callback that turns `soon` while the board is open shows so without a reload.
+    await page.getByLabel('Campaign').fill('');
+    await page.getByLabel('Campaign').press('Tab');
+    const startsIn = 10 * 60_000 + 4_000; // just outside the 10-minute window
+    await db
+      .insertInto('callbacks')
+      .values({
+        name: 'Turning Soon',
+        phone: '+81-52-000-0001',
+        starts_at: new Date(Date.now() + startsIn),
+        ends_at: new Date(Date.now() + startsIn + 30 * 60_000),
+        assignee_id: rin,
+      })
+      .execute();
+    const turning = page.locator('tr[data-callback]', { hasText: 'Turning Soon' });
+    await turning.waitFor({ timeout: 20_000 });
+    await page.locator('tr[data-alert="soon"]', { hasText: 'Turning Soon' }).waitFor({ timeout: 30_000 });
+    check();
+  });
+
+  test('an agent’s token sees only its own customers and callbacks, in Japanese from the browser, switchable', async () => {
+    const { db } = env;
+    const office = await seedOffice(db, 'Sapporo');
+    const mine = await seedAgent(db, office, { name: 'Emi Self' });
+    const theirs = await seedAgent(db, office, { name: 'Goro Other' });
+    await seedBook(db, office, mine, 7, 0);
+    await seedBook(db, office, theirs, 4, 0);
+    for (const [assignee, name] of [
+      [mine, 'Mine Caller'],
+      [theirs, 'Their Caller'],
+    ] as const) {
+      await db
+        .insertInto('callbacks')
+        .values({
+          name,
+          phone: '+81-11-000-0000',
+          starts_at: new Date(),
+          ends_at: new Date(Date.now() + 3_600_000),
+          assignee_id: assignee,
+        })
+        .execute();
+    }
+    const own = await db
+      .selectFrom('customers')
+      .select('id')
+      .where('owner_id', '=', mine)
+      .where('trashed_at', 'is', null)
+      .execute();
+    const other = await db
+      .selectFrom('customers')
+      .select('id')
+      .where('owner_id', '=', theirs)
+      .executeTakeFirstOrThrow();
+
+    const { page, check } = await signedIn(await createToken(env.api, mine), 'ja-JP');
+    await page.getByRole('heading', { name: '顧客', level: 1 }).waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+    // No admin screens: no agents or handovers in the navigation.
+    expect(await page.getByRole('navigation').getByRole('link').allTextContents()).toEqual([
+      '顧客',
+      '折り返し電話ボード',
+    ]);
+    const rows = page.locator('main tbody tr');
+    await expect.poll(() => rows.count()).toBe(own.length);
+    expect(new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['Emi Self']));
+    await expectAccessible(page, 'an agent’s customers (ja)');
+    await page.screenshot({ path: new URL('console-agent-ja.png', shots).pathname });
+
+    await page.goto(`${origin}/console/customers/${other.id}`);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('できません');
+
+    await page.getByRole('link', { name: '折り返し電話ボード' }).click();
+    await expect.poll(() => page.locator('tr[data-callback]').count()).toBe(1);
+    expect(await page.locator('tr[data-callback]').textContent()).toContain('Mine Caller');
+    expect(await page.getByRole('button', { name: /件を引き継ぐ/ }).count()).toBe(0);
+
+    await page.getByLabel('言語').selectOption('en');
+    await page.getByRole('heading', { name: 'Callback board' }).waitFor();
+    await expectAccessible(page, 'an agent’s callback board');
     check();
   });
 });

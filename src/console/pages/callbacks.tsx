@@ -24,6 +24,8 @@ export function CallbacksPage() {
   const [to, setTo] = useState('');
   const [alert, setAlert] = useState('');
   const [assigneeId, setAssigneeId] = useState('');
+  // What is typed (kept across the board's refreshes) and what the filter uses (on change: blur or Enter).
+  const [campaignDraft, setCampaignDraft] = useState('');
   const [campaign, setCampaign] = useState('');
   const filter = {
     from: iso(from),
@@ -71,13 +73,13 @@ export function CallbacksPage() {
           <label for="cb-from">
             {t('period')}: {t('windowFrom')}
           </label>
-          <input id="cb-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.currentTarget.value)} />
+          <input id="cb-from" type="datetime-local" value={from} onInput={(e) => setFrom(e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="cb-to">
             {t('period')}: {t('windowTo')}
           </label>
-          <input id="cb-to" type="datetime-local" value={to} onChange={(e) => setTo(e.currentTarget.value)} />
+          <input id="cb-to" type="datetime-local" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
         </div>
         <div class="field">
           <label for="cb-alert">{t('alert')}</label>
@@ -102,7 +104,12 @@ export function CallbacksPage() {
         )}
         <div class="field">
           <label for="cb-campaign">{t('campaign')}</label>
-          <input id="cb-campaign" value={campaign} onChange={(e) => setCampaign(e.currentTarget.value)} />
+          <input
+            id="cb-campaign"
+            value={campaignDraft}
+            onInput={(e) => setCampaignDraft(e.currentTarget.value)}
+            onChange={(e) => setCampaign(e.currentTarget.value)}
+          />
         </div>
         <button type="button" onClick={downloadCsv}>
           {t('downloadCsv')}
@@ -187,6 +194,7 @@ function HandTicked({
   const targets = mode === 'agent' ? [agentId || candidates[0]?.id].filter(Boolean) : pool;
   const hand = async () => {
     setBusy(true);
+    setReport(undefined);
     const failures: string[] = [];
     let handed = 0;
     for (const [i, id] of ticked.entries()) {
@@ -214,7 +222,7 @@ function HandTicked({
         {t('handToPool')}
       </label>
       {mode === 'agent' ? (
-        <AgentSelect id="hand-agent" label={t('handToAgent')} agents={candidates} value={agentId} onChange={setAgentId} />
+        <AgentSelect id="hand-agent" label={t('handToWhom')} agents={candidates} value={agentId} onChange={setAgentId} />
       ) : (
         <AgentChecklist legend={t('poolMembers')} agents={candidates} chosen={pool} onChange={setPool} />
       )}
