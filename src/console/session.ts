@@ -17,7 +17,7 @@ export async function signIn(value: string): Promise<void> {
     if (who.role !== 'agent') {
       offices.set(await all<Office>('/v1/offices'));
     }
-    officeId.set(who.office?.id ?? sessionStorage.getItem('handover.office') ?? offices.get()[0]?.id ?? '');
+    officeId.set(who.office?.id ?? sessionStorage.getItem('handover.office') ?? ''); // the org admin: every office
     await reloadAgents(who);
     me.set(who); // last: the pages it opens find the agents loaded
   } catch (error) {

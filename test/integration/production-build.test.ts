@@ -6,6 +6,7 @@
  * outbox) and the worker's Prometheus endpoint (the Temporal SDK's metrics and entities changed).
  */
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/temporal/dev-server';
 import { createHandoverEnv, type HandoverEnv, seedBook } from '../helpers/handover-env';
@@ -102,4 +103,14 @@ test('a handover through the compiled API and worker moves every counter an oper
   expect(sample(worker, 'temporal_activity_execution_latency_count', { activity_type: 'move' })).toBeGreaterThanOrEqual(
     1,
   );
+});
+
+test('the compiled API serves the console built into dist/console/', async () => {
+  const page = await fetch(`${apiUrl}/console/agents`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  const served = await (await fetch(`${apiUrl}/console/assets/app.js`)).text();
+  const built = await readFile(new URL('../../dist/console/app.js', import.meta.url), 'utf8');
+  expect(served.length).toBeGreaterThan(10_000);
+  expect(served).toBe(built);
 });

@@ -222,7 +222,10 @@ function HandTicked({
         {t('handToPool')}
       </label>
       {mode === 'agent' ? (
-        <AgentSelect id="hand-agent" label={t('handToWhom')} agents={candidates} value={agentId} onChange={setAgentId} />
+        <AgentSelect id="hand-agent" label={t('handToWhom')}
+          agents={candidates}
+          value={agentId || candidates[0]?.id || ''}
+          onChange={setAgentId} />
       ) : (
         <AgentChecklist legend={t('poolMembers')} agents={candidates} chosen={pool} onChange={setPool} />
       )}

@@ -115,7 +115,7 @@ function HandoverView({ handover: h, reload }: { handover: Handover; reload: () 
             ))}
         </div>
       )}
-      <p role="status">{said}</p>
+      <p role="status">{open ? said : ''}</p>
       <Refusal error={error} />
       {h.summary && (
         <section aria-labelledby="summary-title">
