@@ -79,7 +79,7 @@ async function hints(db: Db): Promise<string> {
     .executeTakeFirst();
   return `Demo organisation ready (Tokyo, Osaka). Xavier Sato (${id('Xavier Sato')}) owns 300 customers and is the
 default assignee of the lead source "portal-suumo", so his offboarding will wait for it.
-In the console ($API/console, sign in with the token below): Agents → Xavier Sato → Offboard.
+In the console ($API/console, sign in with the token $TOKEN): Agents → Xavier Sato → Offboard.
 Or in another terminal:
   export HANDOVER_URL=$API HANDOVER_TOKEN=$TOKEN
   npx handover offboard ${id('Xavier Sato')} --pool ${id('Yuki Ito')},${id('Ken Mori')} --strategy least-loaded
