@@ -17,6 +17,7 @@ import {
   seedOffice,
   waitForStatus,
 } from '../helpers/handover-env';
+import { waitForLockWaits } from '../helpers/locks';
 import { checkInvariants, lockLastCustomer, waitForApplied } from './helpers';
 
 let env: HandoverEnv;
@@ -87,7 +88,9 @@ describe('a successor that is being offboarded itself', () => {
     await waitForApplied(db, aHandover.id, 200);
     // B is still active, so its offboard is accepted while A's move to B is in flight.
     const bHandover = expectStatus(await offboard(b, { agentId: c }), 202);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The race named above: B's validate (marking B leaving) waits behind A's batch, which holds B
+    // FOR SHARE while it waits on the held customer. Two lock waits: A's batch, B's validate.
+    await waitForLockWaits(db, 2, "A's last batch and B's validate");
     await lock.release();
     const [aDone, bDone] = await Promise.all([
       waitForStatus(api, aHandover.id, settled, 60_000),

@@ -1,4 +1,5 @@
 /** Ways to stop a handover at a chosen point, for real: row and table locks held by another connection. */
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../../src/db/connect';
 import { type HandoverEnv, waitFor } from './handover-env';
@@ -53,5 +54,21 @@ export const waitForApplied = (db: Db, handoverId: string, atLeast: number, time
   waitFor(
     `${atLeast} moves applied in ${handoverId}`,
     async () => ((await ledgerCounts(db, handoverId)).applied >= atLeast ? true : undefined),
+    timeoutMs,
+  );
+
+/**
+ * Waits until `count` sessions of the test's database wait for a lock: the interleaving a test
+ * names has really happened (instead of sleeping and hoping it did).
+ */
+export const waitForLockWaits = (db: Db, count: number, what: string, timeoutMs = 30_000) =>
+  waitFor(
+    `${count} sessions waiting for a lock (${what})`,
+    async () => {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+      return rows[0]!.n >= count ? true : undefined;
+    },
     timeoutMs,
   );

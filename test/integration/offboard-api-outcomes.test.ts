@@ -3,9 +3,11 @@
  * against what then moves, and notification settings. Refusals and the rest of the API are in
  * offboard-api.test.ts.
  */
+
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createToken, expectStatus } from '../helpers/directory';
+import { expectEach } from '../helpers/expect-each';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -130,13 +132,21 @@ test('{unassign: true}: customers keep existing with no owner, open work unassig
     .select(['owner_id', 'trashed_at'])
     .where('office_id', '=', t.office)
     .execute();
-  expect(customers).toHaveLength(6);
-  expect(customers.every((c) => c.owner_id === null)).toBe(true);
+  expectEach(customers, 6, { owner_id: null });
   const records = await sql<{ status: string; assignee_id: string | null }>`
     select r.status, r.assignee_id from customer_records r join customers c on c.id = r.customer_id
     where c.office_id = ${t.office}`.execute(env.db);
-  expect(records.rows.filter((r) => r.status === 'open').every((r) => r.assignee_id === null)).toBe(true);
-  expect(records.rows.filter((r) => r.status === 'done').every((r) => r.assignee_id === t.leaver)).toBe(true);
+  // seedBook: per customer one done record, the rest open.
+  expectEach(
+    records.rows.filter((r) => r.status === 'open'),
+    12,
+    { assignee_id: null },
+  );
+  expectEach(
+    records.rows.filter((r) => r.status === 'done'),
+    6,
+    { assignee_id: t.leaver },
+  );
   const cb = await env.db.selectFrom('callbacks').select('assignee_id').where('id', '=', callback).executeTakeFirst();
   expect(cb?.assignee_id).toBeNull();
   expect(await agentStatus(env, t.leaver)).toBe('offboarded');

@@ -6,8 +6,10 @@ import {
   seedAgent,
   seedBook,
   seedOffice,
+  waitFor,
   waitForStatus,
 } from '../helpers/handover-env';
+import { historySteps, timesScheduled } from '../helpers/history';
 
 let env: HandoverEnv;
 beforeAll(async () => {
@@ -38,6 +40,11 @@ async function blockedSetup(leadSources = 1) {
 const reroute = (key: string, to: string) =>
   env.db.updateTable('lead_sources').set({ default_assignee_id: to }).where('key', '=', key).execute();
 
+const agentStatus = async (id: string) =>
+  (await env.db.selectFrom('agents').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+const customerOwners = async (ownerId: string) =>
+  (await env.db.selectFrom('customers').select('id').where('owner_id', '=', ownerId).execute()).length;
+
 const mailsTo = (agentEmailPart: string) =>
   env.smtp.mails.filter((m) => (m.to && 'text' in m.to ? m.to.text : '').includes(agentEmailPart));
 
@@ -63,7 +70,10 @@ describe('offboard blocked on lead sources', () => {
     const leaving = await db.selectFrom('agents').select('status').where('id', '=', s.leaver).executeTakeFirstOrThrow();
     expect(leaving.status).toBe('leaving');
 
-    await new Promise((r) => setTimeout(r, 2500)); // a few rechecks pass: still one mail
+    // A few rechecks pass (the first look and three rechecks), and still one mail.
+    await waitFor('three rechecks', async () =>
+      (await timesScheduled(env.temporal.client, started.id, 'findBlockers')) >= 4 ? true : undefined,
+    );
     for (const key of s.keys) await reroute(key, s.admin);
     const done = await waitForStatus(api, started.id, ['completed', 'failed']);
     expect(done.status).toBe('completed');
@@ -141,13 +151,46 @@ describe('offboard blocked on lead sources', () => {
     expect((await waitForStatus(api, again.id, ['completed', 'failed'])).status).toBe('completed');
   });
 
-  test('effectiveAt: waits on a durable timer (phase waiting, nothing touched), then runs; cancellable meanwhile', async () => {
+  test('effectiveAt: waits on a durable timer (phase waiting, nothing touched), cancellable meanwhile', async () => {
     const { api, db } = env;
     const office = await seedOffice(db);
     const leaver = await seedAgent(db, office);
     const successor = await seedAgent(db, office);
     await seedBook(db, office, leaver, 3, 0);
-    const effectiveAt = new Date(Date.now() + 3000).toISOString();
+    // An hour away: whatever the machine's speed, the test looks while it waits.
+    const effectiveAt = new Date(Date.now() + 3_600_000).toISOString();
+    const later = expectStatus(
+      await api.call('POST', '/v1/handovers', {
+        kind: 'offboard',
+        agentId: leaver,
+        to: { agentId: successor },
+        effectiveAt,
+      }),
+      202,
+    );
+    await waitFor('the timer to start', async () =>
+      (await historySteps(env.temporal.client, later.id)).some((st) => st.what === 'timer started') ? true : undefined,
+    );
+    expect(expectStatus(await api.call('GET', `/v1/handovers/${later.id}`), 200)).toMatchObject({
+      status: 'running',
+      phase: 'waiting',
+      progress: { planned: 0, moved: 0, reverted: 0 },
+    });
+    expect(await agentStatus(leaver)).toBe('active');
+    expect(await customerOwners(leaver)).toBe(3);
+    expectStatus(await api.call('POST', `/v1/handovers/${later.id}/cancel`), 202);
+    expect((await waitForStatus(api, later.id, ['cancelled', 'failed'])).status).toBe('cancelled');
+    expect(await agentStatus(leaver)).toBe('active');
+    expect(await customerOwners(leaver)).toBe(3);
+  });
+
+  test('effectiveAt: nothing runs before it; at the effective time the offboard runs to the end', async () => {
+    const { api, db } = env;
+    const office = await seedOffice(db);
+    const leaver = await seedAgent(db, office);
+    const successor = await seedAgent(db, office);
+    await seedBook(db, office, leaver, 3, 0);
+    const effectiveAt = new Date(Date.now() + 2_000).toISOString();
     const started = expectStatus(
       await api.call('POST', '/v1/handovers', {
         kind: 'offboard',
@@ -157,27 +200,18 @@ describe('offboard blocked on lead sources', () => {
       }),
       202,
     );
-    const waiting = expectStatus(await api.call('GET', `/v1/handovers/${started.id}`), 200);
-    expect(waiting).toMatchObject({ status: 'running', phase: 'waiting' });
-    const agent = await db.selectFrom('agents').select('status').where('id', '=', leaver).executeTakeFirstOrThrow();
-    expect(agent.status).toBe('active');
     const done = await waitForStatus(api, started.id, ['completed', 'failed']);
     expect(done.status).toBe('completed');
-    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(effectiveAt));
-
-    const other = await seedAgent(db, office);
-    const later = expectStatus(
-      await api.call('POST', '/v1/handovers', {
-        kind: 'offboard',
-        agentId: other,
-        to: { agentId: successor },
-        effectiveAt: new Date(Date.now() + 3_600_000).toISOString(),
-      }),
-      202,
-    );
-    expectStatus(await api.call('POST', `/v1/handovers/${later.id}/cancel`), 202);
-    expect((await waitForStatus(api, later.id, ['cancelled', 'failed'])).status).toBe('cancelled');
-    const untouched = await db.selectFrom('agents').select('status').where('id', '=', other).executeTakeFirstOrThrow();
-    expect(untouched.status).toBe('active');
+    // From the history, not the test's clock: the timer came first, and the first step that touches
+    // anything (validate) was scheduled only after it fired, at or after effectiveAt.
+    const steps = await historySteps(env.temporal.client, started.id);
+    const index = (what: string) => steps.findIndex((st) => st.what === what);
+    expect(index('timer started')).toBeGreaterThanOrEqual(0);
+    expect(index('timer fired')).toBeGreaterThan(index('timer started'));
+    expect(index('activity validate')).toBeGreaterThan(index('timer fired'));
+    expect(steps[index('activity validate')]!.at).toBeGreaterThanOrEqual(Date.parse(effectiveAt));
+    expect(steps.slice(0, index('timer fired')).map((st) => st.what)).toEqual(['activity msUntil', 'timer started']);
+    expect(await agentStatus(leaver)).toBe('offboarded');
+    expect(await customerOwners(successor)).toBe(3);
   });
 });

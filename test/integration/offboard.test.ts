@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { expectStatus } from '../helpers/directory';
+import { expectEach } from '../helpers/expect-each';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -79,8 +80,15 @@ describe('offboard', () => {
     const agent = await db.selectFrom('agents').select('status').where('id', '=', leaver).executeTakeFirstOrThrow();
     expect(agent.status).toBe('offboarded');
     // Done records keep their assignee; the ended callback stays.
-    const done_ = await db.selectFrom('customer_records').select('assignee_id').where('status', '=', 'done').execute();
-    expect(done_.every((r) => r.assignee_id === leaver)).toBe(true);
+    // 40 customers × 1 done record, and the done note on the admin's customer.
+    const done_ = await db
+      .selectFrom('customer_records as r')
+      .innerJoin('customers as c', 'c.id', 'r.customer_id')
+      .select('r.assignee_id')
+      .where('r.status', '=', 'done')
+      .where('c.office_id', '=', office)
+      .execute();
+    expectEach(done_, 41, { assignee_id: leaver });
     const endedRow = await db
       .selectFrom('callbacks')
       .select('assignee_id')
@@ -88,17 +96,25 @@ describe('offboard', () => {
       .executeTakeFirstOrThrow();
     expect(endedRow.assignee_id).toBe(leaver);
     // Trashed and unsubscribed customers moved too, and every move is in the history and the ledger.
-    const trashed = await db.selectFrom('customers').select('owner_id').where('trashed_at', 'is not', null).execute();
-    expect(trashed.length).toBe(2);
-    expect(trashed.every((c) => c.owner_id === successor)).toBe(true);
+    const trashed = await db
+      .selectFrom('customers')
+      .select('owner_id')
+      .where('trashed_at', 'is not', null)
+      .where('office_id', '=', office)
+      .execute();
+    expectEach(trashed, 2, { owner_id: successor }); // every 20th of 40
+    const unsubscribed = await db
+      .selectFrom('customers')
+      .select('owner_id')
+      .where('subscribed', '=', false)
+      .where('office_id', '=', office)
+      .execute();
+    expectEach(unsubscribed, 4, { owner_id: successor }); // every 10th of 40
     const history = await db.selectFrom('customer_history').selectAll().where('handover_id', '=', started.id).execute();
-    expect(history).toHaveLength(40);
-    expect(history.every((h) => h.from_value === leaver && h.to_value === successor && h.field === 'owner_id')).toBe(
-      true,
-    );
+    expectEach(history, 40, { from_value: leaver, to_value: successor, field: 'owner_id' });
     const ledger = await db.selectFrom('handover_moves').selectAll().where('handover_id', '=', started.id).execute();
-    expect(ledger).toHaveLength(123);
-    expect(ledger.every((m) => m.applied_at !== null && m.reverted_at === null)).toBe(true);
+    expectEach(ledger, 123, { reverted_at: null });
+    expect(ledger.filter((m) => m.applied_at === null)).toEqual([]);
 
     // The successor is told once, in Japanese; the admin hears it finished; the leaver's token is dead.
     const mails = await env.smtp.waitForMails(3); // customers-assigned, callbacks-assigned, handover-finished

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { activityGate } from '../helpers/activity-gate';
 import { createToken, expectStatus } from '../helpers/directory';
 import {
   createHandoverEnv,
@@ -14,9 +15,10 @@ import {
 } from '../helpers/handover-env';
 
 let env: HandoverEnv;
+const gate = activityGate();
 beforeAll(async () => {
   env = await createHandoverEnv('reassign');
-  await env.startWorker();
+  await env.startWorker({ activity: [gate.interceptor] });
 });
 afterAll(() => env?.close());
 
@@ -399,8 +401,11 @@ describe('cover (reassign-callbacks with until)', () => {
     const endsDuringCover = await seedCallback(db, away, 120);
     const ended = await seedCallback(db, away, -120);
 
-    const until = new Date(Date.now() + 6_000).toISOString();
+    // `until` is close, so the test does not wait long; the hand-back is held at the worker until the
+    // test has acted "meanwhile", so no machine is too slow for the cover to be seen waiting.
+    const until = new Date(Date.now() + 2_000).toISOString();
     const started = await start({ kind: 'reassign-callbacks', fromAgentId: away, to: { agentId: cover }, until });
+    const handBack = gate.hold('handBack', started.id);
     const waiting = await waitFor('the cover to wait', async () => {
       const body = expectStatus(await api.call('GET', `/v1/handovers/${started.id}`), 200);
       return body.phase === 'waiting' ? body : undefined;
@@ -426,9 +431,12 @@ describe('cover (reassign-callbacks with until)', () => {
       .set({ starts_at: new Date(Date.now() - 120_000), ends_at: new Date(Date.now() - 60_000) })
       .where('id', '=', endsDuringCover)
       .execute();
-    // Still waiting: nothing went back before `until`.
+    // Nothing went back before `until`: the hand-back is called only once the cover's timer fired.
+    await handBack.reached;
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
     expect(expectStatus(await api.call('GET', `/v1/handovers/${started.id}`), 200).phase).toBe('waiting');
     expect((await callbackRow(back)).assignee_id).toBe(cover);
+    handBack.release();
 
     const done = await waitForStatus(api, started.id, ['completed', 'failed', 'compensated'], 30_000);
     expect(done.status).toBe('completed');
