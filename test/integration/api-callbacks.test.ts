@@ -247,6 +247,54 @@ describe('GET /v1/callbacks', () => {
   });
 });
 
+describe('CSV export of every matching row', () => {
+  test('past the largest page (1,000): one streamed CSV with every row, in a window; JSON still pages', async () => {
+    const agent = await createAgent(api, d.officeA);
+    // 2,345 callbacks of the agent, 30 minutes long, one starting every minute from tomorrow on.
+    const total = 2_345;
+    const first = Date.now() + 24 * 60 * MIN;
+    await database.db
+      .insertInto('callbacks')
+      .values(
+        Array.from({ length: total }, (_, i) => ({
+          name: `caller ${i}`,
+          phone: '+81 3-0000-0000',
+          starts_at: new Date(first + i * MIN),
+          ends_at: new Date(first + i * MIN + 30 * MIN),
+          assignee_id: agent,
+        })),
+      )
+      .execute();
+    const csv = await api.call('GET', `/v1/callbacks?assigneeId=${agent}&format=csv`);
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    // Streamed: no Content-Length known in advance.
+    expect(csv.headers['content-length']).toBeUndefined();
+    const rows = parseCsv(csv.body);
+    expect(rows).toHaveLength(1 + total);
+    expect(new Set(rows.slice(1).map((r) => r[0])).size).toBe(total);
+    expect(new Set(rows.slice(1).map((r) => r[6]))).toEqual(new Set([agent]));
+
+    // A window keeps the callbacks that overlap it (docs/API.md): with minutes 1,000 to 1,059, those
+    // starting from minute 970 (ending at 1,000) to 1,059.
+    const from = new Date(first + 1_000 * MIN).toISOString();
+    const to = new Date(first + 1_059 * MIN).toISOString();
+    const windowed = parseCsv(
+      (await api.call('GET', `/v1/callbacks?assigneeId=${agent}&from=${from}&to=${to}&format=csv`)).body,
+    );
+    expect(
+      windowed
+        .slice(1)
+        .map((r) => r[2])
+        .sort(),
+    ).toEqual(Array.from({ length: 90 }, (_, i) => `caller ${970 + i}`).sort());
+
+    const page = expectStatus(await api.call('GET', `/v1/callbacks?assigneeId=${agent}`), 200);
+    expect(page.items).toHaveLength(100);
+    expect(page.nextCursor).toEqual(expect.any(String));
+  });
+});
+
 describe('PATCH /v1/callbacks/{id}', () => {
   test('reschedules, reassigns and edits the note; updatedAt/updatedBy follow', async () => {
     const created = await postCallback(d.agentA.id, { note: 'first' });

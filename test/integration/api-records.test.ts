@@ -10,6 +10,7 @@ import {
   seedDirectory,
   setStatus,
 } from '../helpers/directory';
+import { waitForLockWaits } from '../helpers/locks';
 import { connectTemporal } from '../helpers/temporal';
 
 let database: TestDatabase;
@@ -181,7 +182,8 @@ describe('assignment racing a handover', () => {
       .finally(() => {
         settled = true;
       });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The create really waits on the agent row (not merely slow), and has not answered.
+    await waitForLockWaits(database.db, 1, 'the create, behind the uncommitted "mark leaving"');
     expect(settled).toBe(false);
     release();
     await handover;
