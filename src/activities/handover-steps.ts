@@ -10,7 +10,7 @@ import type { Handover, HandoverPhase, HandoverStatus, HandoverSummaryJson } fro
 import type { BlockingLeadSource, HandoverRequest } from '../domain/handover';
 import { KIND_TRAITS, successorOf } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
-import { kindOf } from '../kinds';
+import { kindOf, planHandover } from '../kinds';
 import { currentSuccessors } from '../kinds/successors';
 import {
   type Batch,
@@ -192,7 +192,7 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
             .execute();
         }
       }
-      const added = await kindOf(handover.kind).plan(db, handoverId, request).catch(refusalIsFinal);
+      const added = await planHandover(db, handoverId, request).catch(refusalIsFinal);
       return { added, planned: (await ledgerCounts(handoverId)).planned };
     },
 
@@ -293,6 +293,22 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         .execute();
       const count = (entity: string) => Number(byEntity.find((e) => e.entity === entity)?.count ?? 0);
       const counts = await ledgerCounts(handoverId);
+      // A failed handover's `error` says what is left (API.md): moves still applied that no compensation
+      // reverted (conflicts aside: those are kept on purpose and listed in summary.conflicts).
+      let error = outcome.error ?? null;
+      if (outcome.status === 'failed') {
+        const left = await db
+          .selectFrom('handover_moves')
+          .select(['entity', (eb) => eb.fn.countAll<number>().as('count')])
+          .where('handover_id', '=', handoverId)
+          .where('applied_at', 'is not', null)
+          .where('reverted_at', 'is', null)
+          .where('conflict', 'is', null)
+          .groupBy('entity')
+          .execute();
+        const described = describeLeft(left.map((l) => ({ entity: l.entity, count: Number(l.count) })));
+        if (described) error = `${error ?? 'failed'}; left moved, not reverted: ${described}`;
+      }
       const { total } = await db
         .selectFrom('handover_moves')
         .select((eb) => eb.fn.countAll<number>().as('total'))
@@ -313,7 +329,7 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
         .set({
           status: outcome.status,
           phase: 'done',
-          error: outcome.error ?? null,
+          error,
           summary: JSON.stringify(summary),
           finished_at: new Date(),
           updated_at: new Date(),
@@ -329,6 +345,17 @@ export function handoverStepActivities(db: Db, batchSize: number, lanes: number)
   const { move, revert, ...short } = steps;
   const alive = Object.fromEntries(Object.entries(short).map(([name, fn]) => [name, keepAlive(fn)])) as typeof short;
   return { ...alive, move, revert };
+}
+
+/** "20 customers, 21 records and the agent's office": what a failed handover left moved. */
+function describeLeft(left: Array<{ entity: string; count: number }>): string | undefined {
+  const order = ['customer', 'record', 'callback', 'agent'];
+  const parts = [...left]
+    .filter((l) => l.count > 0)
+    .sort((a, b) => order.indexOf(a.entity) - order.indexOf(b.entity))
+    .map((l) => (l.entity === 'agent' ? "the agent's office" : `${l.count} ${l.entity}${l.count === 1 ? '' : 's'}`));
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }
 
 const KEEP_ALIVE_MS = 5_000;

@@ -1,24 +1,29 @@
-/** Every handover kind as a thin definition: what it validates, plans and finishes. */
+/** Every handover kind as a thin definition: what it validates, what moves, and how it finishes. */
 import type { Db } from '../db/connect';
 import type { HandoverKind } from '../db/schema';
 import type { HandoverRequest } from '../domain/handover';
-import { finishOffboard, planOffboard, validateOffboard } from './offboard';
+import { countMoves, type MoveCounts, type MoveStep, planMoves } from './moves';
+import { finishOffboard, offboardMoves, validateOffboard } from './offboard';
+import { planInTransaction } from './plan';
 import {
-  planReassignCallbacks,
-  planReassignCustomers,
+  reassignCallbacksMoves,
+  reassignCustomersMoves,
   validateReassignCallbacks,
   validateReassignCustomers,
 } from './reassign';
 import type { Scope } from './successors';
-import { finishTransfer, planTransfer, validateTransfer } from './transfer';
+import { finishTransfer, transferMoves, validateTransfer } from './transfer';
 
-export type { Scope };
+export type { MoveCounts, Scope };
 
 export interface KindDefinition<R extends HandoverRequest = HandoverRequest> {
   /** Throws a Refusal when the request cannot run; returns whom and which office it is about. */
   validate(db: Db, request: R, handoverId?: string): Promise<Scope>;
-  /** Adds to the ledger what is to move (only what is not planned yet); returns how many rows it added. */
-  plan(db: Db, handoverId: string, request: R): Promise<number>;
+  /**
+   * What moves, as steps shared by the plan and the preview; `officeId` is the office the handover
+   * is about (the agent's when it was validated). May refuse (e.g. nobody left to take over).
+   */
+  moves(db: Db, request: R, officeId: string): Promise<MoveStep[]>;
   finish(db: Db, request: R): Promise<void>;
 }
 
@@ -27,12 +32,29 @@ type Definitions = { [K in HandoverKind]: KindDefinition<Extract<HandoverRequest
 const nothingToFinish = async () => undefined;
 
 const definitions: Definitions = {
-  offboard: { validate: validateOffboard, plan: planOffboard, finish: finishOffboard },
-  transfer: { validate: validateTransfer, plan: planTransfer, finish: finishTransfer },
-  'reassign-customers': { validate: validateReassignCustomers, plan: planReassignCustomers, finish: nothingToFinish },
-  'reassign-callbacks': { validate: validateReassignCallbacks, plan: planReassignCallbacks, finish: nothingToFinish },
+  offboard: { validate: validateOffboard, moves: offboardMoves, finish: finishOffboard },
+  transfer: { validate: validateTransfer, moves: transferMoves, finish: finishTransfer },
+  'reassign-customers': { validate: validateReassignCustomers, moves: reassignCustomersMoves, finish: nothingToFinish },
+  'reassign-callbacks': { validate: validateReassignCallbacks, moves: reassignCallbacksMoves, finish: nothingToFinish },
 };
 
 export function kindOf(kind: HandoverKind): KindDefinition {
   return definitions[kind] as KindDefinition;
+}
+
+/** Adds to the ledger what is to move and not planned yet (a second call sweeps); returns the rows added. */
+export function planHandover(db: Db, handoverId: string, request: HandoverRequest): Promise<number> {
+  return planInTransaction(db, handoverId, async (trx) => {
+    const { office_id } = await trx
+      .selectFrom('handovers')
+      .select('office_id')
+      .where('id', '=', handoverId)
+      .executeTakeFirstOrThrow();
+    return planMoves(trx, handoverId, await kindOf(request.kind).moves(trx, request, office_id));
+  });
+}
+
+/** What the handover would move now, counted with aggregates over the same steps; writes nothing. */
+export async function countHandover(db: Db, request: HandoverRequest, officeId: string): Promise<MoveCounts> {
+  return countMoves(db, await kindOf(request.kind).moves(db, request, officeId));
 }

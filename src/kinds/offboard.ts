@@ -6,14 +6,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { OffboardRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
-import {
-  cycleOver,
-  planCustomerOwners,
-  planEntities,
-  planInTransaction,
-  planRecordsFollowingCustomers,
-  sources,
-} from './plan';
+import type { MoveStep } from './moves';
+import { sources } from './plan';
 import { availableAgent, checkSuccessors, type Scope } from './successors';
 
 /** The refusals of API.md that depend on data; `handoverId` allows the agent to be `leaving` for this handover. */
@@ -24,18 +18,19 @@ export async function validateOffboard(db: Db, request: OffboardRequest, handove
 }
 
 /**
- * The plan: every customer the agent owns (subscribed or not, trashed or not), their open records
+ * What moves: every customer the agent owns (subscribed or not, trashed or not), their open records
  * assigned to the agent (they follow their customer), every other open record assigned to it,
  * and its callbacks that have not ended.
  */
-export function planOffboard(db: Db, handoverId: string, request: OffboardRequest): Promise<number> {
+export async function offboardMoves(_db: Db, request: OffboardRequest): Promise<MoveStep[]> {
   const { agentId, to } = request;
-  return planInTransaction(db, handoverId, async (trx) => [
-    await planCustomerOwners(trx, handoverId, sources.customersOwnedBy(agentId), to),
-    await planRecordsFollowingCustomers(trx, handoverId),
-    await planEntities(trx, handoverId, 'record', 'assignee_id', sources.otherOpenRecordsOf(agentId), cycleOver(to)),
-    await planEntities(trx, handoverId, 'callback', 'assignee_id', sources.callbacksOf(agentId), cycleOver(to)),
-  ]);
+  const successor = { successor: to };
+  return [
+    { entity: 'customer', field: 'owner_id', source: sources.customersOwnedBy(agentId), target: successor },
+    { follow: 'records' },
+    { entity: 'record', field: 'assignee_id', source: sources.otherOpenRecordsOf(agentId), target: successor },
+    { entity: 'callback', field: 'assignee_id', source: sources.callbacksOf(agentId), target: successor },
+  ];
 }
 
 /**

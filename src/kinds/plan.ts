@@ -4,20 +4,21 @@
  * (ledger `seq` order), so move batches touch neighbouring rows.
  */
 import { type RawBuilder, sql, type Transaction } from 'kysely';
+import type { Db } from '../db/connect';
 import type { Database, MoveEntity, MoveField } from '../db/schema';
 import type { Successor } from '../domain/handover';
 import { customerSlots, successorByCycle, successorByRank } from './successors';
 
 type Trx = Transaction<Database>;
-type Target = (rn: RawBuilder<unknown>) => RawBuilder<string | null>;
+export type Target = (rn: RawBuilder<unknown>) => RawBuilder<string | null>;
 
 /** Runs `plan` in one transaction; returns how many ledger rows it added. */
 export async function planInTransaction(
-  db: import('../db/connect').Db,
+  db: Db,
   handoverId: string,
   plan: (trx: Trx) => Promise<Array<{ numAffectedRows?: bigint }>>,
 ): Promise<number> {
-  // A preview runs the plan inside its own (rolled back) transaction.
+  // Inside a caller's transaction (a test's), that one is used.
   if (db.isTransaction) return run(db as Trx);
   return db.transaction().execute(run);
   async function run(trx: Trx) {
@@ -55,7 +56,7 @@ async function isLarge(trx: Trx, handoverId: string): Promise<boolean> {
  * by the successor, or already without owner for `unassign`) is no move: no ledger row, no history.
  */
 export function planEntities(
-  trx: Trx,
+  db: Db,
   handoverId: string,
   entity: MoveEntity,
   field: MoveField,
@@ -65,28 +66,52 @@ export function planEntities(
   return sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
     select ${handoverId}, ${entity}, id, ${field}, from_value, to_value
-    from (select id, from_value, ${target(sql`rn`)} as to_value
-          from (select s.id, s.from_value, row_number() over (order by s.id) as rn
-                from (${source}) as s
-                where not exists (select 1 from handover_moves m where m.handover_id = ${handoverId}
-                  and m.entity = ${entity} and m.field = ${field} and m.entity_id = s.id)) as ranked) as planned
-    where to_value is distinct from from_value
-    order by id`.execute(trx);
+    from (${ranked({ handoverId, entity, field }, source, target)}) as planned
+    order by id`.execute(db);
 }
 
-/** Customers' new owners: ranges for least-loaded (exact split), a cycle over the pool otherwise. */
-export async function planCustomerOwners(trx: Trx, handoverId: string, source: RawBuilder<unknown>, to: Successor) {
-  let target: Target = (rn) => successorByCycle(rn, to);
-  if ('pool' in to && to.strategy === 'least-loaded') {
-    const { count } = (
-      await sql<{ count: number }>`select count(*) as count from (${source}) as s where not exists (
-        select 1 from handover_moves m where m.handover_id = ${handoverId} and m.entity = 'customer'
-          and m.field = 'owner_id' and m.entity_id = s.id)`.execute(trx)
-    ).rows[0]!;
-    const slots = await customerSlots(trx, to, Number(count));
-    target = (rn) => successorByRank(rn, slots);
-  }
-  return planEntities(trx, handoverId, 'customer', 'owner_id', source, target);
+/**
+ * The rows of `source` not yet in the ledger (of `planned`, when given), ranked in id order, with
+ * the new value `target` gives each rank, as `(id, from_value, to_value)`; rows that already hold
+ * their new value left out. The plan inserts these; a preview that must rank counts them.
+ */
+export function ranked(
+  planned: { handoverId: string; entity: MoveEntity; field: MoveField } | undefined,
+  source: RawBuilder<unknown>,
+  target: Target,
+) {
+  const notPlanned = planned
+    ? sql`where not exists (select 1 from handover_moves m where m.handover_id = ${planned.handoverId}
+            and m.entity = ${planned.entity} and m.field = ${planned.field} and m.entity_id = s.id)`
+    : sql``;
+  return sql`
+    select id, from_value, to_value
+    from (select id, from_value, ${target(sql`rn`)} as to_value
+          from (select s.id, s.from_value, row_number() over (order by s.id) as rn
+                from (${source}) as s ${notPlanned}) as ranked) as targeted
+    where to_value is distinct from from_value`;
+}
+
+/**
+ * Customers' new owners: ranges for least-loaded (an exact split of the rows not planned yet),
+ * a cycle over the pool otherwise.
+ */
+export async function customerOwnerTarget(
+  db: Db,
+  handoverId: string | undefined,
+  source: RawBuilder<unknown>,
+  to: Successor,
+): Promise<Target> {
+  if (!('pool' in to && to.strategy === 'least-loaded')) return (rn) => successorByCycle(rn, to);
+  const notPlanned = handoverId
+    ? sql`where not exists (select 1 from handover_moves m where m.handover_id = ${handoverId}
+            and m.entity = 'customer' and m.field = 'owner_id' and m.entity_id = s.id)`
+    : sql``;
+  const { count } = (
+    await sql<{ count: number }>`select count(*) as count from (${source}) as s ${notPlanned}`.execute(db)
+  ).rows[0]!;
+  const slots = await customerSlots(db, to, Number(count));
+  return (rn) => successorByRank(rn, slots);
 }
 
 /**
@@ -95,7 +120,7 @@ export async function planCustomerOwners(trx: Trx, handoverId: string, source: R
  * were applied, also catches records given to the old owner of an already moved customer while the
  * move ran, read from the old owners' open records (few by then) rather than the whole book again.
  */
-export async function planRecordsFollowingCustomers(trx: Trx, handoverId: string) {
+export async function planRecordsFollowingCustomers(db: Db, handoverId: string) {
   const planned = await sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
     select ${handoverId}, 'record', r.id, 'assignee_id', r.assignee_id, m.to_value
@@ -104,7 +129,7 @@ export async function planRecordsFollowingCustomers(trx: Trx, handoverId: string
     where m.handover_id = ${handoverId} and m.entity = 'customer' and m.field = 'owner_id'
       and m.applied_at is null and m.conflict is null
       and not exists (${plannedRecord(handoverId)})
-    order by m.seq, r.id`.execute(trx);
+    order by m.seq, r.id`.execute(db);
   const sweptUp = await sql`
     insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
     select ${handoverId}, 'record', r.id, 'assignee_id', r.assignee_id, m.to_value
@@ -115,7 +140,7 @@ export async function planRecordsFollowingCustomers(trx: Trx, handoverId: string
       and r.assignee_id in (select distinct from_value from handover_moves where handover_id = ${handoverId}
         and entity = 'customer' and field = 'owner_id' and applied_at is not null)
       and not exists (${plannedRecord(handoverId)})
-    order by r.id`.execute(trx);
+    order by r.id`.execute(db);
   return { numAffectedRows: (planned.numAffectedRows ?? 0n) + (sweptUp.numAffectedRows ?? 0n) };
 }
 
@@ -137,11 +162,9 @@ export const sources = {
     sql`select id, owner_id as from_value from customers where owner_id = ${agentId}`,
   customersOfOwnerForOffice: (agentId: string) =>
     sql`select id, office_id as from_value from customers where owner_id = ${agentId}`,
-  /** The customer IDs of a `reassign-customers` request, read from its row (never from the workflow). */
-  customersListedIn: (handoverId: string) => sql`
-    select c.id, c.owner_id as from_value from customers c
-    where c.id in (select jsonb_array_elements_text(h.request -> 'from' -> 'customerIds') from handovers h
-                   where h.id = ${handoverId})`,
+  /** The customers a `reassign-customers` request lists (the activity reads the list from the row, never from the workflow). */
+  customersListed: (customerIds: string[]) =>
+    sql`select id, owner_id as from_value from customers where id = any(${customerIds}::text[])`,
   /**
    * The agent's open records on customers it does not own. Those on its own customers follow them
    * (`planRecordsFollowingCustomers`, planned just before): not reading them twice saves the plan

@@ -7,14 +7,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { ReassignCallbacksRequest, ReassignCustomersRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
-import {
-  cycleOver,
-  planCustomerOwners,
-  planEntities,
-  planInTransaction,
-  planRecordsFollowingCustomers,
-  sources,
-} from './plan';
+import type { MoveStep } from './moves';
+import { sources } from './plan';
 import { availableAgent, checkSuccessors, type Scope } from './successors';
 
 export async function validateReassignCustomers(
@@ -53,13 +47,12 @@ export async function validateReassignCustomers(
   return { officeId };
 }
 
-export function planReassignCustomers(db: Db, handoverId: string, request: ReassignCustomersRequest) {
+export async function reassignCustomersMoves(_db: Db, request: ReassignCustomersRequest): Promise<MoveStep[]> {
   const source =
-    'agentId' in request.from ? sources.customersOwnedBy(request.from.agentId) : sources.customersListedIn(handoverId);
-  return planInTransaction(db, handoverId, async (trx) => [
-    await planCustomerOwners(trx, handoverId, source, request.to),
-    await planRecordsFollowingCustomers(trx, handoverId),
-  ]);
+    'agentId' in request.from
+      ? sources.customersOwnedBy(request.from.agentId)
+      : sources.customersListed([...new Set(request.from.customerIds)]);
+  return [{ entity: 'customer', field: 'owner_id', source, target: { successor: request.to } }, { follow: 'records' }];
 }
 
 export async function validateReassignCallbacks(
@@ -80,9 +73,7 @@ export async function validateReassignCallbacks(
   return { agent, officeId: agent.office_id };
 }
 
-export function planReassignCallbacks(db: Db, handoverId: string, request: ReassignCallbacksRequest) {
+export async function reassignCallbacksMoves(_db: Db, request: ReassignCallbacksRequest): Promise<MoveStep[]> {
   const source = sources.callbacksOf(request.fromAgentId, request.window);
-  return planInTransaction(db, handoverId, async (trx) => [
-    await planEntities(trx, handoverId, 'callback', 'assignee_id', source, cycleOver(request.to)),
-  ]);
+  return [{ entity: 'callback', field: 'assignee_id', source, target: { successor: request.to } }];
 }

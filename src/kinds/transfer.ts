@@ -7,15 +7,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Successor, TransferRequest } from '../domain/handover';
 import { Refusal } from '../domain/refusal';
-import {
-  constant,
-  cycleOver,
-  planCustomerOwners,
-  planEntities,
-  planInTransaction,
-  planRecordsFollowingCustomers,
-  sources,
-} from './plan';
+import type { MoveStep } from './moves';
+import { sources } from './plan';
 import { availableAgent, checkSuccessors, type Scope } from './successors';
 
 export async function validateTransfer(db: Db, request: TransferRequest, handoverId?: string): Promise<Scope> {
@@ -46,84 +39,36 @@ export async function validateTransfer(db: Db, request: TransferRequest, handove
  * agent holds on customers that stay (or on no customer) goes to `to`, or to the old office's
  * least-loaded pool when `to` is absent; with `stay` all of it goes to `to`.
  */
-export function planTransfer(db: Db, handoverId: string, request: TransferRequest): Promise<number> {
+export async function transferMoves(db: Db, request: TransferRequest, oldOffice: string): Promise<MoveStep[]> {
   const { agentId, toOfficeId } = request;
-  return planInTransaction(db, handoverId, async (trx) => {
-    const steps = [];
-    if (request.customers === 'move') {
-      const { office_id: oldOffice } = await trx
-        .selectFrom('handovers')
-        .select('office_id')
-        .where('id', '=', handoverId)
-        .executeTakeFirstOrThrow();
-      const handedTo = request.to ?? (await oldOfficePool(trx, oldOffice, agentId));
-      steps.push(
-        await planEntities(
-          trx,
-          handoverId,
-          'customer',
-          'office_id',
-          sources.customersOfOwnerForOffice(agentId),
-          constant(toOfficeId),
-        ),
-        await planEntities(
-          trx,
-          handoverId,
-          'record',
-          'assignee_id',
-          sources.othersOpenRecordsOn(agentId),
-          constant(agentId),
-        ),
-        await planEntities(
-          trx,
-          handoverId,
-          'callback',
-          'assignee_id',
-          sources.othersCallbacksOn(agentId),
-          constant(agentId),
-        ),
-        await planEntities(
-          trx,
-          handoverId,
-          'record',
-          'assignee_id',
-          sources.otherOpenRecordsOf(agentId),
-          cycleOver(handedTo),
-        ),
-        await planEntities(
-          trx,
-          handoverId,
-          'callback',
-          'assignee_id',
-          sources.otherCallbacksOf(agentId),
-          cycleOver(handedTo),
-        ),
-      );
-    } else if (request.to) {
-      steps.push(
-        await planCustomerOwners(trx, handoverId, sources.customersOwnedBy(agentId), request.to),
-        await planRecordsFollowingCustomers(trx, handoverId),
-        await planEntities(
-          trx,
-          handoverId,
-          'record',
-          'assignee_id',
-          sources.otherOpenRecordsOf(agentId),
-          cycleOver(request.to),
-        ),
-        await planEntities(
-          trx,
-          handoverId,
-          'callback',
-          'assignee_id',
-          sources.callbacksOf(agentId),
-          cycleOver(request.to),
-        ),
-      );
-    }
-    steps.push(await planEntities(trx, handoverId, 'agent', 'office_id', sources.agent(agentId), constant(toOfficeId)));
-    return steps;
-  });
+  const steps: MoveStep[] = [];
+  if (request.customers === 'move') {
+    const handedTo = { successor: request.to ?? (await oldOfficePool(db, oldOffice, agentId)) };
+    const toAgent = { value: agentId };
+    steps.push(
+      {
+        entity: 'customer',
+        field: 'office_id',
+        source: sources.customersOfOwnerForOffice(agentId),
+        target: { value: toOfficeId },
+      },
+      { entity: 'record', field: 'assignee_id', source: sources.othersOpenRecordsOn(agentId), target: toAgent },
+      { entity: 'callback', field: 'assignee_id', source: sources.othersCallbacksOn(agentId), target: toAgent },
+      { entity: 'record', field: 'assignee_id', source: sources.otherOpenRecordsOf(agentId), target: handedTo },
+      { entity: 'callback', field: 'assignee_id', source: sources.otherCallbacksOf(agentId), target: handedTo },
+    );
+  } else if (request.to) {
+    const successor = { successor: request.to };
+    steps.push(
+      { entity: 'customer', field: 'owner_id', source: sources.customersOwnedBy(agentId), target: successor },
+      { follow: 'records' },
+      { entity: 'record', field: 'assignee_id', source: sources.otherOpenRecordsOf(agentId), target: successor },
+      { entity: 'callback', field: 'assignee_id', source: sources.callbacksOf(agentId), target: successor },
+    );
+  }
+  // The agent's own office change is the last move, so compensation reverts it like any other.
+  steps.push({ entity: 'agent', field: 'office_id', source: sources.agent(agentId), target: { value: toOfficeId } });
+  return steps;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   type SeqRange,
 } from '../../src/activities/ledger';
 import type { Db } from '../../src/db/connect';
-import { planOffboard } from '../../src/kinds/offboard';
+import { planHandover } from '../../src/kinds';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { seedAgent, seedBook, seedOffice } from '../helpers/handover-env';
 
@@ -58,7 +58,7 @@ async function plannedHandover(customers: number) {
       phase: 'moving', // moves are applied only in this phase
     })
     .execute();
-  await planOffboard(db, id, request);
+  await planHandover(db, id, request);
   await sql`insert into handover_moves (handover_id, entity, entity_id, field, from_value, to_value)
     select ${id}, 'customer', id, 'office_id', office_id, ${otherOffice} from customers where owner_id = ${leaver}
     order by id`.execute(db);
@@ -197,7 +197,7 @@ test('a group whose seqs lie far apart (other handovers planned between) goes fr
   await seedBook(db, h.office, stray, 1, 0);
   await db.updateTable('customers').set({ owner_id: h.leaver }).where('owner_id', '=', stray).execute();
   const request = { kind: 'offboard', agentId: h.leaver, to: { pool: h.successors, strategy: 'round-robin' } } as const;
-  expect(await planOffboard(db, h.id, request)).toBe(1);
+  expect(await planHandover(db, h.id, request)).toBe(1);
 
   const [owners] = await ledgerGroups(db, h.id, 'apply');
   expect(owners!.last - owners!.first).toBeGreaterThan(1000000);

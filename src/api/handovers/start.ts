@@ -17,7 +17,7 @@ import {
   successorOf,
 } from '../../domain/handover';
 import { Refusal } from '../../domain/refusal';
-import { kindOf, type Scope } from '../../kinds';
+import { countHandover, kindOf, type Scope } from '../../kinds';
 import { AgentIdKey, HandoverKindKey, HandoverStatusKey, OfficeIdKey } from '../../temporal/search-attributes';
 import { HANDOVER_WORKFLOW } from '../../workflows/definitions';
 import type { ApiDeps } from '../app';
@@ -76,67 +76,17 @@ async function check(deps: ApiDeps, actor: Actor, request: HandoverRequest): Pro
   return scope;
 }
 
-class Rollback extends Error {
-  constructor(readonly result: unknown) {
-    super('rollback');
-  }
-}
-
-/** A dry run: the real plan in a transaction that is rolled back, so the counts are exactly what would move. */
+/**
+ * What the handover would move now: the kind's steps counted with aggregate queries (the plan writes
+ * the same steps into the ledger), so a preview writes nothing and costs a few COUNTs at any size.
+ */
 export async function preview(deps: ApiDeps, actor: Actor, request: HandoverRequest) {
   await authorize(deps, actor, request);
   const scope = await check(deps, actor, request);
-  const id = `preview-${randomUUID()}`;
-  const counted = await deps.db
-    .transaction()
-    .execute(async (trx) => {
-      await trx
-        .insertInto('handovers')
-        .values({ ...newRow(id, request, scope, actor, undefined), status: 'cancelled', phase: 'done' })
-        .execute();
-      await kindOf(request.kind).plan(trx, id, request);
-      const { rows } = await sql<Counts>`
-        select count(distinct m.entity_id) filter (where m.entity = 'customer') as customers,
-               count(distinct m.entity_id) filter (where m.entity = 'customer' and not c.subscribed) as unsubscribed,
-               count(distinct m.entity_id) filter (where m.entity = 'customer' and c.trashed_at is not null) as trashed,
-               count(*) filter (where m.entity = 'record') as records,
-               count(*) filter (where m.entity = 'callback') as callbacks
-        from handover_moves m left join customers c on m.entity = 'customer' and c.id = m.entity_id
-        where m.handover_id = ${id}`.execute(trx);
-      const split = await trx
-        .selectFrom('handover_moves')
-        .select(['to_value', (eb) => eb.fn.countAll<number>().as('count')])
-        .where('handover_id', '=', id)
-        .where('entity', '=', 'customer')
-        .where('field', '=', 'owner_id')
-        .where('to_value', 'is not', null)
-        .groupBy('to_value')
-        .execute();
-      const c = rows[0]!;
-      const counts: Counts = {
-        customers: Number(c.customers),
-        unsubscribed: Number(c.unsubscribed),
-        trashed: Number(c.trashed),
-        records: Number(c.records),
-        callbacks: Number(c.callbacks),
-      };
-      throw new Rollback({ counts, bySuccessor: Object.fromEntries(split.map((s) => [s.to_value!, Number(s.count)])) });
-    })
-    .catch((err) => {
-      if (err instanceof Rollback) return err.result as { counts: Counts; bySuccessor: Record<string, number> };
-      throw err;
-    });
+  const { bySuccessor, ...counts } = await countHandover(deps.db, request, scope.officeId).catch(refusalToProblem);
   const blockedBy =
     KIND_TRAITS[request.kind].blocksOnLeadSources && scope.agent ? await blockers(deps, scope.agent.id) : [];
-  return { blockedBy, ...counted };
-}
-
-interface Counts {
-  customers: number;
-  unsubscribed: number;
-  trashed: number;
-  records: number;
-  callbacks: number;
+  return { blockedBy, counts, bySuccessor };
 }
 
 async function blockers(deps: ApiDeps, agentId: string) {

@@ -1,0 +1,147 @@
+/**
+ * "What moves", declared once per kind as a list of steps. The plan writes the steps into the
+ * ledger; a preview counts the same steps with aggregate queries and writes nothing, so its counts
+ * are what the handover then moves at the cost of a few COUNTs, whatever the book's size.
+ */
+import { type RawBuilder, sql } from 'kysely';
+import type { Db } from '../db/connect';
+import type { MoveEntity, MoveField } from '../db/schema';
+import { roundRobinQuota } from '../domain/distribution';
+import { type Successor, successorIds } from '../domain/handover';
+import { constant, customerOwnerTarget, cycleOver, planEntities, planRecordsFollowingCustomers, ranked } from './plan';
+import { customerSlots } from './successors';
+
+/** The new value of a step's rows: spread over successors (by rank), or one value for all. */
+export type MoveTarget = { successor: Successor } | { value: string };
+
+export type MoveStep =
+  /** The rows `source` yields as `(id, from_value)` get `field` set to the target's value. */
+  | { entity: MoveEntity; field: MoveField; source: RawBuilder<unknown>; target: MoveTarget }
+  /** Open records assigned to a moved customer's old owner follow the customer (invariant 3). */
+  | { follow: 'records' };
+
+export interface MoveCounts {
+  customers: number;
+  unsubscribed: number;
+  trashed: number;
+  records: number;
+  callbacks: number;
+  /** Customers per new owner. */
+  bySuccessor: Record<string, number>;
+}
+
+/** Writes the steps' moves that are not planned yet into the ledger (a second call is a sweep). */
+export async function planMoves(db: Db, handoverId: string, steps: MoveStep[]) {
+  const results: Array<{ numAffectedRows?: bigint }> = [];
+  for (const step of steps) {
+    if ('follow' in step) {
+      results.push(await planRecordsFollowingCustomers(db, handoverId));
+      continue;
+    }
+    const target = await targetOf(db, handoverId, step);
+    results.push(await planEntities(db, handoverId, step.entity, step.field, step.source, target));
+  }
+  return results;
+}
+
+/** The steps' moves, counted: what `planMoves` would write into an empty ledger. Writes nothing. */
+export async function countMoves(db: Db, steps: MoveStep[]): Promise<MoveCounts> {
+  const counts: MoveCounts = { customers: 0, unsubscribed: 0, trashed: 0, records: 0, callbacks: 0, bySuccessor: {} };
+  // Customers moved by the steps so far, as `(id, from_value)`: the records that follow them are counted on these.
+  const movedCustomers: RawBuilder<unknown>[] = [];
+  for (const step of steps) {
+    if ('follow' in step) {
+      for (const moved of movedCustomers) counts.records += await followingRecords(db, moved);
+      continue;
+    }
+    const moves = await exactOrDirect(db, step);
+    if (step.entity === 'customer') {
+      const c = await customerCounts(db, moves.rows);
+      counts.customers += c.customers;
+      counts.unsubscribed += c.unsubscribed;
+      counts.trashed += c.trashed;
+      if (step.field === 'owner_id') {
+        for (const [agentId, n] of Object.entries(await moves.split())) {
+          counts.bySuccessor[agentId] = (counts.bySuccessor[agentId] ?? 0) + n;
+        }
+        movedCustomers.push(moves.rows);
+      }
+    } else if (step.entity === 'record') counts.records += await countOf(db, moves.rows);
+    else if (step.entity === 'callback') counts.callbacks += await countOf(db, moves.rows);
+  }
+  return counts;
+}
+
+function targetOf(db: Db, handoverId: string | undefined, step: Extract<MoveStep, { entity: MoveEntity }>) {
+  if ('value' in step.target) return constant(step.target.value);
+  if (step.entity === 'customer' && step.field === 'owner_id') {
+    return customerOwnerTarget(db, handoverId, step.source, step.target.successor);
+  }
+  return cycleOver(step.target.successor);
+}
+
+/**
+ * The step's moving rows as SQL yielding `(id, from_value, to_value)`, and their split by new value.
+ * A row that already holds its new value is no move. Only a cycle over several successors makes
+ * that depend on the row's rank; then the rows are ranked exactly as the plan ranks them. Otherwise
+ * a filter on `from_value` says it, and the split is arithmetic: no sort of the book.
+ */
+async function exactOrDirect(db: Db, step: Extract<MoveStep, { entity: MoveEntity }>) {
+  const { source, target } = step;
+  const values = 'value' in target ? [target.value] : successorIds(target.successor);
+  const unassign = 'successor' in target && 'unassign' in target.successor;
+  const byRank = !unassign && values.length > 1;
+  // `coalesce`: a row with no value yet (a customer without owner) is a move, not an unknown.
+  const staysPut = unassign ? sql`s.from_value is null` : sql`coalesce(s.from_value = any(${values}::text[]), false)`;
+  if (byRank) {
+    const { rows } = await sql<{ n: number }>`
+      select count(*) as n from (${source}) s where ${staysPut}`.execute(db);
+    if (Number(rows[0]!.n) > 0) {
+      const exact = ranked(undefined, source, await targetOf(db, undefined, step));
+      return {
+        rows: exact,
+        split: async () => {
+          const { rows: split } = await sql<{ to_value: string | null; n: number }>`
+            select to_value, count(*) as n from (${exact}) m group by to_value`.execute(db);
+          return Object.fromEntries(split.filter((r) => r.to_value !== null).map((r) => [r.to_value!, Number(r.n)]));
+        },
+      };
+    }
+  }
+  const direct = sql`select s.id, s.from_value from (${source}) s where not (${staysPut})`;
+  return {
+    rows: direct,
+    split: async (): Promise<Record<string, number>> => {
+      if (unassign || !('successor' in target)) return {};
+      const total = await countOf(db, direct);
+      const to = target.successor;
+      const slots =
+        'pool' in to && to.strategy === 'round-robin'
+          ? roundRobinQuota(values, total) // the plan's cycle over the pool, in pool order
+          : await customerSlots(db, to, total);
+      return Object.fromEntries(slots.filter((s) => s.agentId && s.count > 0).map((s) => [s.agentId!, s.count]));
+    },
+  };
+}
+
+async function countOf(db: Db, rows: RawBuilder<unknown>): Promise<number> {
+  const { rows: result } = await sql<{ n: number }>`select count(*) as n from (${rows}) m`.execute(db);
+  return Number(result[0]!.n);
+}
+
+async function customerCounts(db: Db, rows: RawBuilder<unknown>) {
+  const { rows: result } = await sql<{ customers: number; unsubscribed: number; trashed: number }>`
+    select count(*) as customers, count(*) filter (where not c.subscribed) as unsubscribed,
+           count(*) filter (where c.trashed_at is not null) as trashed
+    from (${rows}) m join customers c on c.id = m.id`.execute(db);
+  const c = result[0]!;
+  return { customers: Number(c.customers), unsubscribed: Number(c.unsubscribed), trashed: Number(c.trashed) };
+}
+
+/** Open records of a moved customer assigned to its old owner: `planRecordsFollowingCustomers`'s rule. */
+async function followingRecords(db: Db, movedCustomers: RawBuilder<unknown>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*) as n from (${movedCustomers}) m
+    join customer_records r on r.customer_id = m.id and r.assignee_id = m.from_value and r.status = 'open'`.execute(db);
+  return Number(rows[0]!.n);
+}
