@@ -13,6 +13,8 @@ export interface Config {
   mailOutboxDir: string;
   hrWebhookSecret: string | undefined;
   trashRetentionDays: number;
+  /** Days the ledger rows of a finished handover are kept; its summary and the customers' history stay. */
+  ledgerRetentionDays: number;
   publicUrl: string;
   temporalUiUrl: string | undefined;
   /** Entities per move transaction (the ledger batch). */
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailOutboxDir: env.MAIL_OUTBOX_DIR ?? 'data/outbox',
     hrWebhookSecret: env.HR_WEBHOOK_SECRET || undefined,
     trashRetentionDays: positiveInteger(env, 'TRASH_RETENTION_DAYS', 14),
+    ledgerRetentionDays: positiveInteger(env, 'LEDGER_RETENTION_DAYS', 30),
     publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
     moveBatchSize: positiveInteger(env, 'MOVE_BATCH_SIZE', 10000),

@@ -18,6 +18,8 @@ import {
 
 /** Customers deleted per statement: short transactions, short locks. */
 export const PURGE_BATCH = 1000;
+/** Ledger rows deleted per statement. */
+export const PRUNE_BATCH = 10_000;
 /** The outbox kind of the digest. Not a NotificationKind: it is no per-agent setting, and the column is text. */
 export const DIGEST_KIND = 'integrity-digest';
 /** Findings listed in one mail; the rest are counted and left to GET /v1/integrity. */
@@ -39,6 +41,29 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
                        order by purge_after, id
                        limit ${batch}
                        for update skip locked)`.execute(db);
+      const n = Number(result.numAffectedRows ?? 0);
+      deleted += n;
+      Context.current().heartbeat({ deleted });
+      if (n < batch) return { deleted };
+    }
+  }
+
+  /**
+   * Deletes the ledger rows of handovers that finished more than `LEDGER_RETENTION_DAYS` ago,
+   * `batch` rows per statement. What such a handover moved stays answerable: its summary (with
+   * `progress` and conflicts) is on its row, and every owner, office and trash change is in the
+   * customers' history (invariant 8), which is kept forever. A running handover's rows are never
+   * touched: `finished_at` is set only when it settles.
+   */
+  async function pruneLedger(batch: number = PRUNE_BATCH): Promise<{ deleted: number }> {
+    let deleted = 0;
+    for (;;) {
+      const result = await sql`
+        delete from handover_moves
+         where seq in (select m.seq from handovers h join handover_moves m on m.handover_id = h.id
+                        where h.finished_at < now() - make_interval(days => ${config.ledgerRetentionDays})
+                          and h.status in ('completed', 'cancelled', 'compensated', 'failed')
+                        limit ${batch})`.execute(db);
       const n = Number(result.numAffectedRows ?? 0);
       deleted += n;
       Context.current().heartbeat({ deleted });
@@ -116,5 +141,5 @@ export function maintenanceActivities(db: Db, mailer: Mailer, config: Config) {
     return { issues: issues.length, sent };
   }
 
-  return { purgeTrash, findStuckHandovers, sendIntegrityDigests };
+  return { purgeTrash, pruneLedger, findStuckHandovers, sendIntegrityDigests };
 }

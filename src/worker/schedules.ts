@@ -20,7 +20,7 @@ export function maintenanceSchedules(taskQueue: string): MaintenanceSchedule[] {
       scheduleId: `trash-purge:${taskQueue}`,
       workflowType: 'trashPurgeWorkflow',
       hour: 3,
-      note: 'Daily: deletes customers whose purgeAfter has passed (the only customer deletion).',
+      note: 'Daily: deletes customers whose purgeAfter has passed (the only customer deletion), then the ledger rows of handovers finished more than LEDGER_RETENTION_DAYS ago.',
     },
     {
       scheduleId: `integrity-digest:${taskQueue}`,

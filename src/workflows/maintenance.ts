@@ -3,11 +3,11 @@
  * Deterministic orchestration only; the work is in src/activities/maintenance.ts.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { healHandoverWorkflow } from './heal';
 
-const { purgeTrash, sendIntegrityDigests, findStuckHandovers } = proxyActivities<Activities>({
+const { purgeTrash, pruneLedger, sendIntegrityDigests, findStuckHandovers } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5s', maximumInterval: '5 minutes', maximumAttempts: 20 },
@@ -16,9 +16,16 @@ const { purgeTrash, sendIntegrityDigests, findStuckHandovers } = proxyActivities
 /** Handovers healed per run at most: a bounded history; the rest are healed the next day. */
 const HEALS_PER_RUN = 100;
 
-/** Empties the trash of customers whose `purgeAfter` has passed. The only place a customer is deleted. */
-export async function trashPurgeWorkflow(batch?: number): Promise<{ deleted: number }> {
-  return purgeTrash(batch);
+/**
+ * Empties the trash of customers whose `purgeAfter` has passed (the only place a customer is
+ * deleted), then removes the ledger rows of handovers finished more than LEDGER_RETENTION_DAYS ago.
+ */
+export async function trashPurgeWorkflow(batch?: number): Promise<{ deleted: number; ledgerRowsDeleted?: number }> {
+  const purged = await purgeTrash(batch);
+  // A run in flight when this was deployed replays without the new step.
+  if (!patched('ledger-retention')) return purged;
+  const pruned = await pruneLedger(batch);
+  return { ...purged, ledgerRowsDeleted: pruned.deleted };
 }
 
 /**

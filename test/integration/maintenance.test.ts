@@ -72,7 +72,7 @@ describe('trash purge', () => {
       workflowId: `purge-${Date.now()}`,
       args: [2],
     });
-    expect(result).toEqual({ deleted: 5 });
+    expect(result).toEqual({ deleted: 5, ledgerRowsDeleted: 0 }); // no handover finished 30 days ago here
 
     const left = await db.selectFrom('customers').select('id').where('office_id', '=', office).orderBy('id').execute();
     expect(left.map((c) => c.id).sort()).toEqual([notYet, live].sort());
@@ -102,7 +102,7 @@ describe('trash purge', () => {
         taskQueue,
         workflowId: `purge-again-${Date.now()}`,
       }),
-    ).toEqual({ deleted: 0 });
+    ).toEqual({ deleted: 0, ledgerRowsDeleted: 0 });
   });
 });
 
