@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type App, buildApp } from './api/app';
+import { READY_TIMEOUT_MS } from './api/routes/health';
 import type { Config } from './config';
 import type { Db } from './db/connect';
 import { createMailer } from './mail/transport';
@@ -64,8 +65,9 @@ export async function runApi(config: Config, db: Db, address: string): Promise<R
     namespace: config.temporalNamespace,
     interceptors: { workflow: clientTracing(tracing) },
   });
+  // Bounded like the route's wait (READY_TIMEOUT_MS), so a probe's call never lingers in the client's retries.
   const temporalReady = async () => {
-    await connection.workflowService.getSystemInfo({});
+    await connection.withDeadline(Date.now() + READY_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}));
     return true;
   };
   const app = await buildApp({ db, config, temporal, temporalReady }, { logger: true });

@@ -82,8 +82,15 @@ test('a pool with nobody left active fails before anything moves', async () => {
   const failed = await waitForStatus(env.api, started.id, ['failed', 'completed', 'compensated']);
   expect(failed.status).toBe('failed');
   expect(failed.error).toMatch(/nobody in the successor pool is still active/);
+  expect(failed.error).toContain(t.admin.id); // whom to pick instead: the office's active agents
   expect(await agentStatus(env, t.leaver)).toBe('active');
   expect(await loads(env, [t.leaver])).toEqual({ [t.leaver]: 3 });
+  const ledger = await env.db
+    .selectFrom('handover_moves')
+    .select('seq')
+    .where('handover_id', '=', started.id)
+    .execute();
+  expect(ledger).toHaveLength(0);
 });
 
 test('an HR termination without a successor hands to the office as it is when planning starts', async () => {
