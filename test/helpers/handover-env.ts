@@ -2,9 +2,6 @@
  * Everything a handover integration test runs on: its own database, a loopback SMTP server,
  * the shared Temporal dev server with a worker on a task queue of its own, and the API.
  */
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { temporal } from '@temporalio/proto';
 import type { Worker, WorkerOptions } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
@@ -14,6 +11,7 @@ import { createMailer } from '../../src/mail/transport';
 import { createHandoverWorker } from '../../src/worker/worker';
 import { ADMIN_TOKEN, buildTestApi, type TestApi } from './api';
 import { createTestDatabase, type TestDatabase } from './database';
+import { recordHistories } from './histories';
 import { startTestSmtp, type TestSmtp } from './smtp';
 import { connectTemporal, uniqueTaskQueue, workflowBundle } from './temporal';
 
@@ -76,7 +74,9 @@ export async function createHandoverEnv(label: string, extraEnv: Record<string, 
       return handle;
     },
     async close() {
-      if (process.env.RECORD_HISTORIES) await recordHistories(label, database.db, temporal.client);
+      if (process.env.RECORD_HISTORIES) {
+        await recordHistories(label, database.db, temporal.client, env.TEMPORAL_TASK_QUEUE);
+      }
       for (const w of workers) await w.stop().catch(() => undefined);
       await api.app.close();
       await temporal.close();
@@ -179,35 +179,4 @@ export async function waitForStatus(api: TestApi, id: string, statuses: string[]
     },
     timeoutMs,
   );
-}
-
-/**
- * `RECORD_HISTORIES=1 npx vitest run test/integration` keeps one finished history per (kind,
- * status) of this file under test/fixtures/histories (never replacing an earlier one); test/integration/replay.test.ts replays them
- * against the current workflow code, so a change that would break running handovers fails CI.
- */
-async function recordHistories(label: string, db: Db, client: import('@temporalio/client').Client) {
-  const rows = await db
-    .selectFrom('handovers')
-    .select(['id', 'kind', 'status'])
-    .where('status', 'in', ['completed', 'cancelled', 'compensated', 'failed'])
-    .orderBy('created_at')
-    .execute();
-  const seen = new Set<string>();
-  for (const row of rows) {
-    const key = `${label}-${row.kind}-${row.status}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    // Binary protobuf: the SDK's JSON reader trips over the three copies of protobufjs npm installs here.
-    const history = await client.workflow.getHandle(row.id).fetchHistory();
-    const bytes = temporal.api.history.v1.History.encode(history).finish();
-    // Never over an earlier recording: running workflows may still have its shape. A new one gets the day in its name.
-    const day = new Date().toISOString().slice(0, 10);
-    for (const name of [key, `${key}-${day}`]) {
-      const file = new URL(`../fixtures/histories/${name}.binpb`, import.meta.url);
-      if (existsSync(file)) continue;
-      await writeFile(file, bytes);
-      break;
-    }
-  }
 }
