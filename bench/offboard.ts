@@ -4,13 +4,16 @@
  * reaching the same owners on an identical copy of the data. See the README's performance section.
  *   --customers N (100000) --records-per-customer R (3) --callbacks C (N/20) --api-load
  *   --cluster: on a real Temporal cluster on PostgreSQL (src/temporal/cluster.ts) instead of the dev server
+ *   --office-closure K: then K agents of 100 customers each offboarded at once (bench/office-closure.ts);
+ *     --customers defaults to K × 100 then, so the single handover moves as many customers
+ *   --plan-cost M: only this: planning a 1,000- and a 100-customer book in an organisation of M customers
  * The JSON line of results is the last line of standard output; everything else goes to standard error.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,18 +28,23 @@ import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
+import { CUSTOMERS_PER_AGENT, runClosure, seedClosure } from './office-closure';
+import { planCostBench } from './plan-cost';
 import { seedLeaver, seedOffice } from './seed';
 
 const { values: opts } = parseArgs({
   options: {
-    customers: { type: 'string', default: '100000' },
+    customers: { type: 'string' },
     'records-per-customer': { type: 'string', default: '3' },
     callbacks: { type: 'string' },
     'api-load': { type: 'boolean', default: false },
     cluster: { type: 'boolean', default: false },
+    'office-closure': { type: 'string' },
+    'plan-cost': { type: 'string' },
   },
 });
-const N = Number(opts.customers);
+const K = opts['office-closure'] !== undefined ? Number(opts['office-closure']) : undefined;
+const N = Number(opts.customers ?? (K ? K * CUSTOMERS_PER_AGENT : 100_000));
 const R = Number(opts['records-per-customer']);
 const C = opts.callbacks !== undefined ? Number(opts.callbacks) : Math.floor(N / 20);
 const ADMIN_TOKEN = 'bench-admin';
@@ -73,6 +81,23 @@ function bar(label: string, done: number, total: number) {
 }
 
 const name = `handover_bench_${randomBytes(3).toString('hex')}`;
+if (opts['plan-cost'] !== undefined) {
+  const result = await planCostBench(
+    {
+      async create() {
+        await admin(`CREATE DATABASE "${name}"`);
+        const db = createDb(dbUrl(name), 2);
+        await migrateToLatest(db);
+        return db;
+      },
+      drop: async () => void (await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+    },
+    Number(opts['plan-cost']),
+    log,
+  );
+  console.log(JSON.stringify({ ...result, cores: availableParallelism() }));
+  process.exit(0);
+}
 const floorName = `${name}_floor`;
 const temporal = opts.cluster
   ? await startCluster({
@@ -105,6 +130,7 @@ try {
   const small = await seedOffice(db, 'small');
   const smallLeaver = await seedLeaver(db, small.officeId, 'small', 100, R, 5);
   bar('seed', 3, 3);
+  const closure = K ? await seedClosure(db, K, R) : undefined;
   log(`\nseeded in ${((Date.now() - seeded) / 1000).toFixed(1)}s`);
   await db.destroy();
 
@@ -195,6 +221,47 @@ try {
     }
     return times;
   }
+  /**
+   * Seconds summed over the handovers' activities: waiting for a worker slot (scheduled → started)
+   * and running (started → completed), and the whole workflow's span, averaged per handover.
+   */
+  async function timeSplit(ids: string[]) {
+    let queued = 0;
+    let running = 0;
+    let span = 0;
+    const byType: Record<string, number> = {};
+    for (const id of ids) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+      const byId = new Map(events.map((e) => [Number(e.eventId), at(e)]));
+      const names = new Map(
+        events.flatMap((e) => {
+          const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+          return type ? [[Number(e.eventId), type] as const] : [];
+        }),
+      );
+      for (const e of events) {
+        const s = e.activityTaskStartedEventAttributes;
+        if (s) queued += at(e) - (byId.get(Number(s.scheduledEventId)) ?? at(e));
+        const c = e.activityTaskCompletedEventAttributes;
+        if (c) {
+          const took = at(e) - (byId.get(Number(c.startedEventId)) ?? at(e));
+          running += took;
+          const type = names.get(Number(c.scheduledEventId)) ?? '?';
+          byType[type] = (byType[type] ?? 0) + took;
+        }
+      }
+      span += at(events[events.length - 1]!) - at(events[0]!);
+    }
+    const n = ids.length || 1;
+    const runningByActivityS = Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, round(v / n)]));
+    return {
+      activityQueuedS: round(queued / n),
+      activityRunningS: round(running / n),
+      workflowSpanS: round(span / n),
+      runningByActivityS,
+    };
+  }
   const finished = (h: { status: string }) => !['running', 'blocked'].includes(h.status);
 
   // The small one first: its history length is the yardstick.
@@ -237,6 +304,17 @@ try {
 
   const peakWorkerRssMb = peakRss(worker.pid!);
 
+  let closed: Awaited<ReturnType<typeof runClosure>> | undefined;
+  if (closure) {
+    await quiesce();
+    log(`office closure: ${closure.leavers.length} offboards of ${CUSTOMERS_PER_AGENT} customers at once…`);
+    closed = await runClosure(db, closure, call);
+    log(
+      `closure, where a handover's time went (10 of them): ${JSON.stringify(await timeSplit(closed.ids.slice(0, 10)))}`,
+    );
+    if (closed.invariantViolations.length > 0) log(`INVARIANTS BROKEN: ${closed.invariantViolations.join('; ')}`);
+  }
+
   let apiLoad: Record<string, number> | undefined;
   if (opts['api-load']) {
     await quiesce();
@@ -260,6 +338,19 @@ try {
     floorSeconds: round(floorSeconds),
     ratioToFloor: round(seconds / floorSeconds),
     ...(apiLoad ? { apiLoad } : {}),
+    ...(closed
+      ? {
+          handovers: closed.handovers,
+          completed: closed.completed,
+          closureSeconds: round(closed.closureSeconds),
+          singleSeconds: round(seconds),
+          handoversPerSecond: round(closed.handovers / closed.closureSeconds),
+          startP50Ms: closed.startP50Ms,
+          startP99Ms: closed.startP99Ms,
+          invariantViolations: closed.invariantViolations,
+        }
+      : {}),
+    cores: availableParallelism(),
   };
   console.log(`
 | measure | value |
@@ -272,6 +363,10 @@ try {
 | peak worker RSS | ${peakWorkerRssMb} MB |${
     apiLoad
       ? `\n| 200 concurrent POSTs: p50 / p99 | ${apiLoad.p50Ms} ms / ${apiLoad.p99Ms} ms |\n| until all 200 completed | ${apiLoad.allCompletedSeconds} s |`
+      : ''
+  }${
+    closed
+      ? `\n| office closure: ${closed.handovers} offboards at once | ${result.closureSeconds} s (single: ${result.singleSeconds} s), ${closed.completed} completed |\n| starts: p50 / p99 | ${closed.startP50Ms} ms / ${closed.startP99Ms} ms |`
       : ''
   }`);
   console.log(JSON.stringify(result));
