@@ -44,10 +44,18 @@ export type App = FastifyInstance<
 >;
 
 /**
- * For a route without a body schema (its body is ignored); a route with one gets the limit its
- * largest valid input needs (validation.ts). Larger bodies are refused with 413 before parsing.
+ * For a route without a body schema: it takes no body, so this only leaves room for the `{}` or
+ * `null` a client library may send anyway. A route with one gets the limit its largest valid input
+ * needs (validation.ts). Larger bodies are refused with 413 before parsing.
  */
-const DEFAULT_BODY_LIMIT = 16 * 1024;
+const DEFAULT_BODY_LIMIT = 1024;
+
+/**
+ * Objects and arrays a body may hold past what any valid one does before it is refused unparsed.
+ * A few too many are left to the schema, whose 400 names the field (an array where a string
+ * belongs: API.md's `errors`); a memory bomb has millions and is still refused as it streams in.
+ */
+const CONTAINER_SLACK = 1000;
 
 export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<App> {
   const app = Fastify({
@@ -103,7 +111,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     if (limit === undefined || !Number.isFinite(limit)) return payload;
     const what = `${request.method} ${request.routeOptions.url}`;
     const tooMany = () => badRequest(`the body holds more objects and arrays than any valid ${what} body (${limit})`);
-    const counted = containerCounter(limit, tooMany);
+    const counted = containerCounter(limit + CONTAINER_SLACK, tooMany);
     // Fastify listens while it reads the body; after an early answer (413 by Content-Length) an
     // error of the stream must not go unheard, or it would end the process.
     counted.on('error', () => undefined);

@@ -3,7 +3,12 @@ import { Type } from '@sinclair/typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 100 });
 export const IdParams = Type.Object({ id: Id });
-export const Timestamp = Type.String({ format: 'date-time' });
+/**
+ * RFC 3339 allows any number of fractional digits; 35 characters hold nanoseconds and an offset
+ * (2030-01-01T09:00:00.123456789+09:00) and bound what a body with timestamps can take.
+ */
+export const TIMESTAMP_MAX_LENGTH = 35;
+export const Timestamp = Type.String({ format: 'date-time', maxLength: TIMESTAMP_MAX_LENGTH });
 export const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /**
@@ -13,4 +18,4 @@ export const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) =>
 export const NullableString = (options: import('@sinclair/typebox').StringOptions = {}) =>
   Type.Unsafe<string | null>({ ...Type.String(options), type: ['string', 'null'] });
 export const NullableId = NullableString({ minLength: 1, maxLength: 100 });
-export const NullableTimestamp = NullableString({ format: 'date-time' });
+export const NullableTimestamp = NullableString({ format: 'date-time', maxLength: TIMESTAMP_MAX_LENGTH });

@@ -38,8 +38,10 @@ export function maxJsonBytes(schema: TSchema): number {
   return Math.max(...types.map((type) => maxBytesOfType(schema, type)));
 }
 
-// Free text may be any script: 3 bytes a character covers Japanese in UTF-8. Formats are ASCII.
-const TEXT_BYTES_PER_CHAR = 3;
+// Free text may hold any character. maxLength counts code points, and the widest in JSON is a
+// control character, which must be escaped as \u0001: 6 bytes (a code point outside the BMP, such
+// as 𠮷 in a Japanese name, is 4 bytes in UTF-8). Formats are ASCII.
+const TEXT_BYTES_PER_CHAR = 6;
 // Per value: a comma, a newline and indentation, as a pretty-printing client sends them.
 const SPACING = 16;
 
@@ -53,7 +55,7 @@ function maxBytesOfType(schema: TSchema, type: string): number {
     case 'integer':
       return 24;
     case 'string': {
-      if (schema.format === 'date-time') return 40;
+      // A date-time's fraction of a second may have any number of digits: only maxLength bounds it.
       if (typeof schema.maxLength !== 'number') return Number.POSITIVE_INFINITY;
       return 2 + schema.maxLength * (schema.format ? 1 : TEXT_BYTES_PER_CHAR);
     }

@@ -789,21 +789,30 @@ const templates: Template[] = [
   },
 ];
 
+/**
+ * Dot segments: in a path, `.` and `..` (percent-encoded too) are normalised away, so such an "ID"
+ * names no resource and the request is one with an empty ID (400) or for no route (404). `.` is a
+ * counterexample a run found (`PATCH …/records/.` answered 400); both stay as fixed examples.
+ */
+const DOT_SEGMENTS = ['.', '..'];
+
 describe.each(ACTORS)('random IDs, as the %s', (actor) => {
   test.each(templates.map((t) => [t.name ?? `${t.method} ${t.url('{id}')}`, t] as const))(
     '%s → 403 or 404',
     async (_n, t) => {
+      const inPath = t.url('probe').includes('probe');
       await fc.assert(
         fc.asyncProperty(randomId, async (id) => {
           const body = t.body?.(id);
           const before = await snapshot();
           const res = await api.call(t.method, t.url(enc(id)), body, tokenOf(actor));
-          expect([403, 404], `${actor}: ${t.method} ${t.url(id)} → ${show(res)}`).toContain(res.statusCode);
+          const allowed = inPath && DOT_SEGMENTS.includes(id) ? [400, 403, 404] : [403, 404];
+          expect(allowed, `${actor}: ${t.method} ${t.url(id)} → ${show(res)}`).toContain(res.statusCode);
           expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
           expect(leaks(res, t.url(id))).toEqual([]);
           expect(await snapshot()).toBe(before);
         }),
-        { numRuns: 15 },
+        { numRuns: 15, examples: DOT_SEGMENTS.map((id) => [id]) },
       );
     },
   );

@@ -23,6 +23,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // Before anything starts: a bad FC_SEED fails the run at once.
+  const fcSeed = seedFromEnv(process.env.FC_SEED) ?? Math.floor(Math.random() * 2 ** 31);
   const dir = await mkdtemp(join(tmpdir(), 'handover-test-'));
   const [server, bundle] = await Promise.all([
     startDevServer({ ui: true, log: (line) => console.log(line) }),
@@ -37,11 +39,20 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiUrl', server.uiUrl ?? '');
   project.provide('workflowBundlePath', workflowBundlePath);
-  const fcSeed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
   console.log(`property tests: fast-check seed ${fcSeed} (replay with FC_SEED=${fcSeed} npm test)`);
   project.provide('fcSeed', fcSeed);
   return async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/** FC_SEED as fast-check takes it (a 32-bit integer); anything else would silently draw another run. */
+function seedFromEnv(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const seed = Number(text);
+  if (!Number.isInteger(seed) || Math.abs(seed) > 2 ** 31) {
+    throw new Error(`FC_SEED must be the integer a run printed, not ${JSON.stringify(text)}`);
+  }
+  return seed;
 }

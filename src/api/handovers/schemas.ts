@@ -1,6 +1,6 @@
 /** Request and response schemas of /v1/handovers; the same objects validate requests and feed OpenAPI. */
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, Nullable } from '../schemas';
+import { Id, Nullable, Timestamp } from '../schemas';
 
 export const Successor = Type.Union([
   Type.Object({ agentId: Id }, { additionalProperties: false }),
@@ -26,7 +26,7 @@ const common = {
   reason: Type.Optional(Type.String({ maxLength: 1000 })),
   options: Type.Optional(Options),
   /** Extra to API.md: start later (the HR events' `effectiveAt`), waiting on a durable timer. */
-  effectiveAt: Type.Optional(Type.String({ format: 'date-time' })),
+  effectiveAt: Type.Optional(Timestamp),
 };
 
 export const OffboardBody = Type.Object(
@@ -79,13 +79,8 @@ export const ReassignCallbacksBody = Type.Object(
     kind: Type.Literal('reassign-callbacks'),
     fromAgentId: Id,
     to: Successor,
-    window: Type.Optional(
-      Type.Object(
-        { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
-        { additionalProperties: false },
-      ),
-    ),
-    until: Type.Optional(Type.String({ format: 'date-time' })),
+    window: Type.Optional(Type.Object({ from: Timestamp, to: Timestamp }, { additionalProperties: false })),
+    until: Type.Optional(Timestamp),
     ...common,
   },
   {
