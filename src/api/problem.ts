@@ -4,14 +4,27 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * API.md: `errors` names at most this many fields. Every problem is capped here, whoever built it
+ * (schema validation, a bulk of 10,000 rows each wrong), and its detail then says how many there were.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
 export class Problem extends Error {
+  readonly detail: string;
+  readonly errors?: FieldError[];
+
   constructor(
     readonly status: number,
     readonly title: string,
-    readonly detail: string,
-    readonly errors?: FieldError[],
+    detail: string,
+    errors?: FieldError[],
   ) {
-    super(detail);
+    const capped = errors !== undefined && errors.length > MAX_FIELD_ERRORS;
+    const full = capped ? `${detail} (errors lists the first ${MAX_FIELD_ERRORS} of ${errors.length})` : detail;
+    super(full);
+    this.detail = full;
+    this.errors = capped ? errors.slice(0, MAX_FIELD_ERRORS) : errors;
   }
 
   toJSON() {

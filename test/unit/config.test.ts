@@ -52,3 +52,49 @@ describe('credentials are masked wherever a URL is printed', () => {
     expect(() => loadConfig({ SMTP_URL: 'http://u:topsecret@x' })).not.toThrow(/topsecret/);
   });
 });
+
+// API.md, Configuration: the defaults it names, and each setting read when given.
+describe('Temporal, HTTP and mail settings', () => {
+  test('default to PORT 3000, TEMPORAL_NAMESPACE default, TEMPORAL_TASK_QUEUE handover; TEMPORAL_ADDRESS unset', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.temporalNamespace).toBe('default');
+    expect(config.taskQueue).toBe('handover');
+    // Unset: `npm start` runs an embedded dev server (tested end to end in contract-clauses-more.test.ts).
+    expect(config.temporalAddress).toBeUndefined();
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  test('are read from the environment', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'handover-staging',
+      TEMPORAL_TASK_QUEUE: 'handover-eu',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      temporalAddress: 'temporal.internal:7233',
+      temporalNamespace: 'handover-staging',
+      taskQueue: 'handover-eu',
+    });
+  });
+
+  test('PORT 0 is allowed (the system picks a free port)', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  test('MAIL_FROM is the sender, Handover <handover@localhost> when unset (README)', () => {
+    expect(loadConfig({}).mailFrom).toBe('Handover <handover@localhost>');
+    expect(loadConfig({ MAIL_FROM: 'Handover Desk <desk@example.test>' }).mailFrom).toBe(
+      'Handover Desk <desk@example.test>',
+    );
+  });
+
+  test('without SMTP_URL mail goes to files in MAIL_OUTBOX_DIR (data/outbox when unset)', () => {
+    expect(loadConfig({}).smtpUrl).toBeUndefined();
+    expect(loadConfig({}).mailOutboxDir).toBe('data/outbox');
+    expect(loadConfig({ MAIL_OUTBOX_DIR: '/var/spool/handover' }).mailOutboxDir).toBe('/var/spool/handover');
+    expect(loadConfig({ SMTP_URL: 'smtp://mail.example.test:25' }).smtpUrl).toBe('smtp://mail.example.test:25');
+  });
+});

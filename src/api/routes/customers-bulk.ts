@@ -29,8 +29,6 @@ export type CustomerInputT = import('@sinclair/typebox').Static<typeof CustomerI
 
 // 12 columns a row: 2,000 rows a statement stay far below PostgreSQL's 65,535 bind parameters.
 const CHUNK = 2000;
-// A problem lists at most this many field errors.
-const MAX_ERRORS = 100;
 
 /**
  * Validates every row first (offices, owners, externalIds; set-based, one query each), then
@@ -106,8 +104,9 @@ export async function createCustomers(
   });
   const summary = (errors: FieldError[]) =>
     `${errors[0]?.path}: ${errors[0]?.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`;
-  if (invalid.length > 0) throw unprocessable(summary(invalid), invalid.slice(0, MAX_ERRORS));
-  if (duplicate.length > 0) throw new Problem(409, 'Conflict', summary(duplicate), duplicate.slice(0, MAX_ERRORS));
+  // Problem keeps the first MAX_FIELD_ERRORS of them (API.md) and says how many there were.
+  if (invalid.length > 0) throw unprocessable(summary(invalid), invalid);
+  if (duplicate.length > 0) throw new Problem(409, 'Conflict', summary(duplicate), duplicate);
 
   const now = new Date();
   const rows: Array<NewCustomer & { id: string }> = inputs.map((c) => ({

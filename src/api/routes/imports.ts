@@ -108,7 +108,7 @@ function rejectDuplicates(rows: readonly ImportRowT[]): void {
   if (errors.length > 0) {
     throw badRequest(
       `${errors.length} duplicate externalId(s) in the file, first ${errors[0]!.path}: ${errors[0]!.message}`,
-      errors.slice(0, 100),
+      errors, // Problem keeps the first MAX_FIELD_ERRORS (API.md)
     );
   }
 }
