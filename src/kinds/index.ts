@@ -44,13 +44,13 @@ export function kindOf(kind: HandoverKind): KindDefinition {
 
 /** Adds to the ledger what is to move and not planned yet (a second call sweeps); returns the rows added. */
 export function planHandover(db: Db, handoverId: string, request: HandoverRequest): Promise<number> {
-  return planInTransaction(db, handoverId, async (trx) => {
+  return planInTransaction(db, handoverId, async (trx, first) => {
     const { office_id } = await trx
       .selectFrom('handovers')
       .select('office_id')
       .where('id', '=', handoverId)
       .executeTakeFirstOrThrow();
-    return planMoves(trx, handoverId, await kindOf(request.kind).moves(trx, request, office_id));
+    return planMoves(trx, handoverId, await kindOf(request.kind).moves(trx, request, office_id), first);
   });
 }
 

@@ -30,16 +30,19 @@ export interface MoveCounts {
   bySuccessor: Record<string, number>;
 }
 
-/** Writes the steps' moves that are not planned yet into the ledger (a second call is a sweep). */
-export async function planMoves(db: Db, handoverId: string, steps: MoveStep[]) {
+/**
+ * Writes the steps' moves that are not planned yet into the ledger (a second call is a sweep);
+ * `first`: the ledger is empty, so no step looks it up.
+ */
+export async function planMoves(db: Db, handoverId: string, steps: MoveStep[], first: boolean) {
   const results: Array<{ numAffectedRows?: bigint }> = [];
   for (const step of steps) {
     if ('follow' in step) {
-      results.push(await planRecordsFollowingCustomers(db, handoverId));
+      results.push(await planRecordsFollowingCustomers(db, handoverId, first));
       continue;
     }
-    const target = await targetOf(db, handoverId, step);
-    results.push(await planEntities(db, handoverId, step.entity, step.field, step.source, target));
+    const target = await targetOf(db, first ? undefined : handoverId, step);
+    results.push(await planEntities(db, handoverId, step.entity, step.field, step.source, target, first));
   }
   return results;
 }
