@@ -30,25 +30,28 @@ export interface Config {
  */
 export const POOL_SIZE = { worker: 20, api: 10 } as const;
 
-/** Every setting is read and checked here, at start: a bad value fails the start, naming the variable. */
+/**
+ * Every setting is read and checked here, at start: a bad value fails the start, naming the variable.
+ * A variable set to the empty string (`FOO=` in a compose file) counts as unset.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integerSetting(env, 'PORT', 3000, 0, 65535);
   for (const [name, protocols] of URL_SETTINGS) checkUrl(env, name, protocols);
   return {
     port,
-    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/handover',
+    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/handover',
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
-    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'handover',
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE || 'handover',
     adminToken: env.ADMIN_TOKEN || undefined,
     scimToken: env.SCIM_TOKEN || undefined,
     smtpUrl: env.SMTP_URL || undefined,
-    mailFrom: env.MAIL_FROM ?? 'Handover <handover@localhost>',
-    mailOutboxDir: env.MAIL_OUTBOX_DIR ?? 'data/outbox',
+    mailFrom: env.MAIL_FROM || 'Handover <handover@localhost>',
+    mailOutboxDir: env.MAIL_OUTBOX_DIR || 'data/outbox',
     hrWebhookSecret: env.HR_WEBHOOK_SECRET || undefined,
     trashRetentionDays: positiveInteger(env, 'TRASH_RETENTION_DAYS', 14),
     ledgerRetentionDays: positiveInteger(env, 'LEDGER_RETENTION_DAYS', 30),
-    publicUrl: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
+    publicUrl: env.PUBLIC_URL || `http://127.0.0.1:${port}`,
     temporalUiUrl: env.TEMPORAL_UI_URL || undefined,
     moveBatchSize: positiveInteger(env, 'MOVE_BATCH_SIZE', 10000),
     moveLanes: positiveInteger(env, 'MOVE_LANES', 2),

@@ -98,3 +98,22 @@ describe('Temporal, HTTP and mail settings', () => {
     expect(loadConfig({ SMTP_URL: 'smtp://mail.example.test:25' }).smtpUrl).toBe('smtp://mail.example.test:25');
   });
 });
+
+test('a setting set to the empty string counts as unset (FOO= in a compose file)', () => {
+  const config = loadConfig({
+    DATABASE_URL: '',
+    TEMPORAL_NAMESPACE: '',
+    TEMPORAL_TASK_QUEUE: '',
+    MAIL_FROM: '',
+    MAIL_OUTBOX_DIR: '',
+    PUBLIC_URL: '',
+  });
+  expect(config).toMatchObject({
+    databaseUrl: 'postgres://postgres@127.0.0.1:5432/handover',
+    temporalNamespace: 'default',
+    taskQueue: 'handover',
+    mailFrom: 'Handover <handover@localhost>',
+    mailOutboxDir: 'data/outbox',
+    publicUrl: 'http://127.0.0.1:3000',
+  });
+});
