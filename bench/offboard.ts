@@ -269,8 +269,22 @@ try {
   await until(smallRun.id, finished);
   const historyEventsSmall = await historyLength(smallRun.id);
 
+  // The preview of the big one: aggregates only, it writes nothing (median of 3).
+  const previewTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = Date.now();
+    await call('POST', '/v1/handovers/preview', {
+      kind: 'offboard',
+      agentId: bigLeaver,
+      to: { pool: big.pool, strategy: 'round-robin' },
+    });
+    previewTimes.push(Date.now() - t);
+  }
+  const previewMs = previewTimes.sort((a, b) => a - b)[1]!;
+
   // The big one.
   await quiesce();
+  const sizesBefore = await sizes(db);
   const started = Date.now();
   const bigRun = await offboard(bigLeaver, big.pool);
   const bigDone = await until(bigRun.id, finished, 'move');
@@ -279,6 +293,7 @@ try {
   if (bigDone.status !== 'completed') throw new Error(`the big offboard ended ${bigDone.status}: ${bigDone.error}`);
   const entities = bigDone.summary.customers + bigDone.summary.records + bigDone.summary.callbacks;
   const historyEvents = await historyLength(bigRun.id);
+  const sizesAfter = await sizes(db);
   log(`steps (s): ${JSON.stringify(await stepTimes(bigRun.id))}`);
 
   // The revert: an identical handover cancelled halfway through its moves.
@@ -335,6 +350,13 @@ try {
     historyEvents,
     historyEventsSmall,
     peakWorkerRssMb,
+    previewMs,
+    database: {
+      tableMbBefore: sizesBefore.tableMb,
+      tableMbAfter: sizesAfter.tableMb,
+      indexMbBefore: sizesBefore.indexMb,
+      indexMbAfter: sizesAfter.indexMb,
+    },
     floorSeconds: round(floorSeconds),
     ratioToFloor: round(seconds / floorSeconds),
     ...(apiLoad ? { apiLoad } : {}),
@@ -357,10 +379,12 @@ try {
 |---|---|
 | customers / entities moved | ${N} / ${entities} |
 | end to end (POST → completed) | ${result.seconds} s (${result.entitiesPerSecond} entities/s) |
+| preview of the same book (median of 3) | ${previewMs} ms |
 | floor (plain UPDATEs, same data) | ${result.floorSeconds} s (ratio ${result.ratioToFloor}) |
 | revert of ${reverted} entities | ${result.revertSeconds} s (${result.revertEntitiesPerSecond} entities/s) |
 | history events (N=${N} / N=100) | ${historyEvents} / ${historyEventsSmall} |
-| peak worker RSS | ${peakWorkerRssMb} MB |${
+| peak worker RSS | ${peakWorkerRssMb} MB |
+| tables / indexes before → after the big move | ${result.database.tableMbBefore} → ${result.database.tableMbAfter} MB / ${result.database.indexMbBefore} → ${result.database.indexMbAfter} MB |${
     apiLoad
       ? `\n| 200 concurrent POSTs: p50 / p99 | ${apiLoad.p50Ms} ms / ${apiLoad.p99Ms} ms |\n| until all 200 completed | ${apiLoad.allCompletedSeconds} s |`
       : ''
@@ -381,6 +405,16 @@ try {
       await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
     }
   }
+}
+
+/** Megabytes of the service's tables and of their indexes. */
+async function sizes(db: Db) {
+  const { rows } = await sql<{ tables: string; indexes: string }>`
+    select sum(pg_table_size(c.oid)) as tables, sum(pg_indexes_size(c.oid)) as indexes
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind = 'r'`.execute(db);
+  const mb = (bytes: string) => round(Number(bytes) / 1024 / 1024);
+  return { tableMb: mb(rows[0]!.tables), indexMb: mb(rows[0]!.indexes) };
 }
 
 function round(x: number) {
