@@ -28,7 +28,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
-import { CUSTOMERS_PER_AGENT, runClosure, seedClosure } from './office-closure';
+import { type Call, CUSTOMERS_PER_AGENT, runClosure, seedClosure, startAtOnce, untilSettled } from './office-closure';
 import { planCostBench } from './plan-cost';
 import { seedLeaver, seedOffice } from './seed';
 
@@ -428,40 +428,12 @@ function peakRss(pid: number): number {
 }
 
 /** 200 small agents offboarded at once: latency of each POST, and time until all are done. */
-async function runApiLoad(db: Db, call: (method: string, path: string, body?: unknown) => Promise<{ id: string }>) {
+async function runApiLoad(db: Db, call: Call) {
   const office = await seedOffice(db, 'load');
   const agents: string[] = [];
   for (let i = 0; i < 200; i++) agents.push(await seedLeaver(db, office.officeId, `load${i}`, 5, 1, 0));
   const started = Date.now();
-  const latencies: number[] = [];
-  const runs = await Promise.all(
-    agents.map(async (agentId) => {
-      const t = Date.now();
-      const run = await call('POST', '/v1/handovers', {
-        kind: 'offboard',
-        agentId,
-        to: { pool: office.pool, strategy: 'least-loaded' },
-      });
-      latencies.push(Date.now() - t);
-      return run;
-    }),
-  );
-  // Wait on the rows (one query), not 200 GETs each asking its workflow.
-  const ids = runs.map((run) => run.id);
-  for (;;) {
-    const open = await db
-      .selectFrom('handovers')
-      .select('id')
-      .where('id', 'in', ids)
-      .where('status', 'in', ['running', 'blocked'])
-      .execute();
-    if (open.length === 0) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  latencies.sort((a, b) => a - b);
-  return {
-    p50Ms: latencies[Math.floor(latencies.length * 0.5)]!,
-    p99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
-    allCompletedSeconds: round((Date.now() - started) / 1000),
-  };
+  const { ids, startP50Ms, startP99Ms } = await startAtOnce(call, agents, office.pool);
+  await untilSettled(db, ids);
+  return { p50Ms: startP50Ms, p99Ms: startP99Ms, allCompletedSeconds: round((Date.now() - started) / 1000) };
 }

@@ -50,51 +50,62 @@ export async function seedClosure(db: Db, agents: number, records: number): Prom
   return { officeId, leavers, pool };
 }
 
-/** Starts every offboard at once through the API, waits until all have settled, checks the office. */
-export async function runClosure(
-  db: Db,
-  closure: Closure,
-  call: (method: string, path: string, body?: unknown) => Promise<{ id: string }>,
-) {
-  const started = Date.now();
+export type Call = (method: string, path: string, body?: unknown) => Promise<{ id: string }>;
+
+/** Starts an offboard of each agent to a least-loaded `pool`, all at once through the API; each start's latency. */
+export async function startAtOnce(call: Call, agents: string[], pool: string[]) {
   const latencies: number[] = [];
   const runs = await Promise.all(
-    closure.leavers.map(async (agentId) => {
+    agents.map(async (agentId) => {
       const t = Date.now();
       const run = await call('POST', '/v1/handovers', {
         kind: 'offboard',
         agentId,
-        to: { pool: closure.pool, strategy: 'least-loaded' },
+        to: { pool, strategy: 'least-loaded' },
       });
       latencies.push(Date.now() - t);
       return run;
     }),
   );
-  // Wait on the rows (one query a second), not a GET per handover.
-  const ids = runs.map((run) => run.id);
+  latencies.sort((a, b) => a - b);
+  return {
+    ids: runs.map((run) => run.id),
+    startP50Ms: latencies[Math.floor(latencies.length * 0.5)]!,
+    startP99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
+}
+
+/** Waits on the rows (one query every 250 ms), not a GET per handover, until none is running or blocked. */
+export async function untilSettled(db: Db, ids: string[], label?: string) {
   for (;;) {
     const { rows } = await sql<{ open: number }>`
       select count(*)::int as open from handovers where id = any(${ids}::text[]) and status in ('running', 'blocked')`.execute(
       db,
     );
-    process.stderr.write(`\rclosure: ${ids.length - rows[0]!.open}/${ids.length} settled   `);
+    if (label) process.stderr.write(`\r${label}: ${ids.length - rows[0]!.open}/${ids.length} settled   `);
     if (rows[0]!.open === 0) break;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 250));
   }
+  if (label) process.stderr.write('\n');
+}
+
+/** Starts every offboard at once through the API, waits until all have settled, checks the office. */
+export async function runClosure(db: Db, closure: Closure, call: Call) {
+  const started = Date.now();
+  const { ids, startP50Ms, startP99Ms } = await startAtOnce(call, closure.leavers, closure.pool);
+  await untilSettled(db, ids, 'closure');
   const closureSeconds = (Date.now() - started) / 1000;
-  process.stderr.write('\n');
   const { rows: outcome } = await sql<{ completed: number }>`
     select count(*)::int as completed from handovers where id = any(${ids}::text[]) and status = 'completed'`.execute(
     db,
   );
-  latencies.sort((a, b) => a - b);
   return {
     ids,
     handovers: ids.length,
     completed: outcome[0]!.completed,
     closureSeconds,
-    startP50Ms: latencies[Math.floor(latencies.length * 0.5)]!,
-    startP99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+    startP50Ms,
+    startP99Ms,
     invariantViolations: await violations(db, closure),
   };
 }
