@@ -60,7 +60,7 @@ describe('Temporal, HTTP and mail settings', () => {
     expect(config.port).toBe(3000);
     expect(config.temporalNamespace).toBe('default');
     expect(config.taskQueue).toBe('handover');
-    // Unset: `npm start` runs an embedded dev server (tested end to end in contract-clauses-more.test.ts).
+    // Unset: `npm start` runs an embedded dev server (tested end to end in contract-clauses-mail-config.test.ts).
     expect(config.temporalAddress).toBeUndefined();
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
   });
