@@ -15,7 +15,10 @@ import { customerSlots } from './successors';
 export type MoveTarget = { successor: Successor } | { value: string };
 
 export type MoveStep =
-  /** The rows `source` yields as `(id, from_value)` get `field` set to the target's value. */
+  /**
+   * The rows `source` yields as `(id, from_value)` get `field` set to the target's value. A source
+   * of customers also yields `subscribed` and `trashed_at`, which the preview counts.
+   */
   | { entity: MoveEntity; field: MoveField; source: RawBuilder<unknown>; target: MoveTarget }
   /** Open records assigned to a moved customer's old owner follow the customer (invariant 3). */
   | { follow: 'records' };
@@ -57,20 +60,19 @@ export async function countMoves(db: Db, steps: MoveStep[]): Promise<MoveCounts>
       for (const moved of movedCustomers) counts.records += await followingRecords(db, moved);
       continue;
     }
-    const moves = await exactOrDirect(db, step);
+    const moves = await tally(db, step);
     if (step.entity === 'customer') {
-      const c = await customerCounts(db, moves.rows);
-      counts.customers += c.customers;
-      counts.unsubscribed += c.unsubscribed;
-      counts.trashed += c.trashed;
+      counts.customers += moves.moving;
+      counts.unsubscribed += moves.unsubscribed;
+      counts.trashed += moves.trashed;
       if (step.field === 'owner_id') {
         for (const [agentId, n] of Object.entries(await moves.split())) {
           counts.bySuccessor[agentId] = (counts.bySuccessor[agentId] ?? 0) + n;
         }
         movedCustomers.push(moves.rows);
       }
-    } else if (step.entity === 'record') counts.records += await countOf(db, moves.rows);
-    else if (step.entity === 'callback') counts.callbacks += await countOf(db, moves.rows);
+    } else if (step.entity === 'record') counts.records += moves.moving;
+    else if (step.entity === 'callback') counts.callbacks += moves.moving;
   }
   return counts;
 }
@@ -84,61 +86,60 @@ function targetOf(db: Db, handoverId: string | undefined, step: Extract<MoveStep
 }
 
 /**
- * The step's moving rows as SQL yielding `(id, from_value, to_value)`, and their split by new value.
- * A row that already holds its new value is no move. Only a cycle over several successors makes
- * that depend on the row's rank; then the rows are ranked exactly as the plan ranks them. Otherwise
- * a filter on `from_value` says it, and the split is arithmetic: no sort of the book.
+ * One read of the step's source: how many rows move (a row that already holds its new value is no
+ * move), and of moving customers how many are unsubscribed or trashed; `rows` is SQL yielding the
+ * moving `(id, from_value)`, `split()` their spread over successors. Only a cycle over several
+ * successors makes "already holds it" depend on the row's rank; when such a row exists, the rows
+ * are ranked exactly as the plan ranks them. Otherwise the split is arithmetic: no sort of the book.
  */
-async function exactOrDirect(db: Db, step: Extract<MoveStep, { entity: MoveEntity }>) {
+async function tally(db: Db, step: Extract<MoveStep, { entity: MoveEntity }>) {
   const { source, target } = step;
   const values = 'value' in target ? [target.value] : successorIds(target.successor);
   const unassign = 'successor' in target && 'unassign' in target.successor;
-  const byRank = !unassign && values.length > 1;
   // `coalesce`: a row with no value yet (a customer without owner) is a move, not an unknown.
   const staysPut = unassign ? sql`s.from_value is null` : sql`coalesce(s.from_value = any(${values}::text[]), false)`;
-  if (byRank) {
-    const { rows } = await sql<{ n: number }>`
-      select count(*) as n from (${source}) s where ${staysPut}`.execute(db);
-    if (Number(rows[0]!.n) > 0) {
-      const exact = ranked(undefined, source, await targetOf(db, undefined, step));
-      return {
-        rows: exact,
-        split: async () => {
-          const { rows: split } = await sql<{ to_value: string | null; n: number }>`
-            select to_value, count(*) as n from (${exact}) m group by to_value`.execute(db);
-          return Object.fromEntries(split.filter((r) => r.to_value !== null).map((r) => [r.to_value!, Number(r.n)]));
-        },
-      };
-    }
+  // Customer sources yield `subscribed` and `trashed_at` too (src/kinds/plan.ts), so no second read.
+  const isCustomer = step.entity === 'customer';
+  const { rows } = await sql<{ moving: number; stays: number; unsubscribed: number; trashed: number }>`
+    select count(*) filter (where not stays) as moving, count(*) filter (where stays) as stays,
+           ${isCustomer ? sql`count(*) filter (where not stays and not subscribed)` : sql`0`} as unsubscribed,
+           ${isCustomer ? sql`count(*) filter (where not stays and trashed_at is not null)` : sql`0`} as trashed
+    from (select s.*, ${staysPut} as stays from (${source}) s) t`.execute(db);
+  const t = {
+    moving: Number(rows[0]!.moving),
+    unsubscribed: Number(rows[0]!.unsubscribed),
+    trashed: Number(rows[0]!.trashed),
+  };
+  if (!unassign && values.length > 1 && Number(rows[0]!.stays) > 0) {
+    const exact = ranked(undefined, source, await targetOf(db, undefined, step));
+    const { rows: split } = await sql<{ to_value: string | null; n: number; unsubscribed: number; trashed: number }>`
+      select m.to_value, count(*) as n,
+             ${isCustomer ? sql`count(*) filter (where not c.subscribed)` : sql`0`} as unsubscribed,
+             ${isCustomer ? sql`count(*) filter (where c.trashed_at is not null)` : sql`0`} as trashed
+      from (${exact}) m ${isCustomer ? sql`join customers c on c.id = m.id` : sql``} group by m.to_value`.execute(db);
+    const sum = (k: 'n' | 'unsubscribed' | 'trashed') => split.reduce((acc, r) => acc + Number(r[k]), 0);
+    return {
+      moving: sum('n'),
+      unsubscribed: sum('unsubscribed'),
+      trashed: sum('trashed'),
+      rows: sql`select id, from_value from (${exact}) m`,
+      split: async () =>
+        Object.fromEntries(split.filter((r) => r.to_value !== null).map((r) => [r.to_value!, Number(r.n)])),
+    };
   }
-  const direct = sql`select s.id, s.from_value from (${source}) s where not (${staysPut})`;
   return {
-    rows: direct,
+    ...t,
+    rows: sql`select s.id, s.from_value from (${source}) s where not (${staysPut})`,
     split: async (): Promise<Record<string, number>> => {
       if (unassign || !('successor' in target)) return {};
-      const total = await countOf(db, direct);
       const to = target.successor;
       const slots =
         'pool' in to && to.strategy === 'round-robin'
-          ? roundRobinQuota(values, total) // the plan's cycle over the pool, in pool order
-          : await customerSlots(db, to, total);
+          ? roundRobinQuota(values, t.moving) // the plan's cycle over the pool, in pool order
+          : await customerSlots(db, to, t.moving);
       return Object.fromEntries(slots.filter((s) => s.agentId && s.count > 0).map((s) => [s.agentId!, s.count]));
     },
   };
-}
-
-async function countOf(db: Db, rows: RawBuilder<unknown>): Promise<number> {
-  const { rows: result } = await sql<{ n: number }>`select count(*) as n from (${rows}) m`.execute(db);
-  return Number(result[0]!.n);
-}
-
-async function customerCounts(db: Db, rows: RawBuilder<unknown>) {
-  const { rows: result } = await sql<{ customers: number; unsubscribed: number; trashed: number }>`
-    select count(*) as customers, count(*) filter (where not c.subscribed) as unsubscribed,
-           count(*) filter (where c.trashed_at is not null) as trashed
-    from (${rows}) m join customers c on c.id = m.id`.execute(db);
-  const c = result[0]!;
-  return { customers: Number(c.customers), unsubscribed: Number(c.unsubscribed), trashed: Number(c.trashed) };
 }
 
 /** Open records of a moved customer assigned to its old owner: `planRecordsFollowingCustomers`'s rule. */

@@ -164,12 +164,12 @@ export const constant =
 
 export const sources = {
   customersOwnedBy: (agentId: string) =>
-    sql`select id, owner_id as from_value from customers where owner_id = ${agentId}`,
+    sql`select id, owner_id as from_value, subscribed, trashed_at from customers where owner_id = ${agentId}`,
   customersOfOwnerForOffice: (agentId: string) =>
-    sql`select id, office_id as from_value from customers where owner_id = ${agentId}`,
+    sql`select id, office_id as from_value, subscribed, trashed_at from customers where owner_id = ${agentId}`,
   /** The customers a `reassign-customers` request lists (the activity reads the list from the row, never from the workflow). */
   customersListed: (customerIds: string[]) =>
-    sql`select id, owner_id as from_value from customers where id = any(${customerIds}::text[])`,
+    sql`select id, owner_id as from_value, subscribed, trashed_at from customers where id = any(${customerIds}::text[])`,
   /**
    * The agent's open records on customers it does not own. Those on its own customers follow them
    * (`planRecordsFollowingCustomers`, planned just before): not reading them twice saves the plan
