@@ -6,6 +6,7 @@
  *   --cluster: on a real Temporal cluster on PostgreSQL (src/temporal/cluster.ts) instead of the dev server
  *   --office-closure K: then K agents of 100 customers each offboarded at once (bench/office-closure.ts);
  *     --customers defaults to K × 100 then, so the single handover moves as many customers
+ *   --workers W (1): worker processes on the task queue (the production shape runs several)
  *   --plan-cost M: only this: planning a 1,000- and a 100-customer book in an organisation of M customers
  * The JSON line of results is the last line of standard output; everything else goes to standard error.
  */
@@ -41,9 +42,11 @@ const { values: opts } = parseArgs({
     cluster: { type: 'boolean', default: false },
     'office-closure': { type: 'string' },
     'plan-cost': { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const K = opts['office-closure'] !== undefined ? Number(opts['office-closure']) : undefined;
+const WORKERS = Number(opts.workers);
 const N = Number(opts.customers ?? (K ? K * CUSTOMERS_PER_AGENT : 100_000));
 const R = Number(opts['records-per-customer']);
 const C = opts.callbacks !== undefined ? Number(opts.callbacks) : Math.floor(N / 20);
@@ -109,7 +112,7 @@ const temporal = opts.cluster
       log,
     })
   : await startDevServer({ log });
-let worker: ChildProcess | undefined;
+let workers: ChildProcess[] = [];
 let db: Db | undefined;
 try {
   // Seed the bench database.
@@ -167,16 +170,23 @@ try {
     ADMIN_TOKEN,
     WORKFLOW_BUNDLE_PATH: bundlePath,
   };
-  worker = fork('bench/worker.ts', [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
-    // Its output goes to standard error: the results line stays the last line of standard output.
-    stdio: ['ignore', process.stderr, process.stderr, 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker!.once('message', () => resolve());
-    worker!.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-  });
+  workers = Array.from({ length: WORKERS }, () =>
+    fork('bench/worker.ts', [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env },
+      // Its output goes to standard error: the results line stays the last line of standard output.
+      stdio: ['ignore', process.stderr, process.stderr, 'ipc'],
+    }),
+  );
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+        }),
+    ),
+  );
   db = createDb(dbUrl(name), POOL_SIZE.api);
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
@@ -318,7 +328,7 @@ try {
     `\nrevert: ${revDone.status}, ${reverted} entities reverted; steps (s): ${JSON.stringify(await stepTimes(revRun.id))}`,
   );
 
-  const peakWorkerRssMb = peakRss(worker.pid!);
+  const peakWorkerRssMb = Math.max(...workers.map((w) => peakRss(w.pid!)));
 
   let closed: Awaited<ReturnType<typeof runClosure>> | undefined;
   if (closure) {
@@ -373,6 +383,7 @@ try {
           invariantViolations: closed.invariantViolations,
         }
       : {}),
+    workers: WORKERS,
     cores: availableParallelism(),
   };
   console.log(`
@@ -396,7 +407,7 @@ try {
   }`);
   console.log(JSON.stringify(result));
 } finally {
-  worker?.kill('SIGTERM');
+  for (const worker of workers) worker.kill('SIGTERM');
   await db?.destroy().catch(() => undefined);
   await temporal.stop();
   await admin(`DROP DATABASE IF EXISTS "${floorName}" WITH (FORCE)`).catch(() => undefined);
