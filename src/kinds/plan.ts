@@ -78,22 +78,28 @@ export function planEntities(
  * the new value `target` gives each rank, as `(id, from_value, to_value)`; rows that already hold
  * their new value left out. The plan inserts these; a preview that must rank counts them.
  */
-export function ranked(
-  planned: { handoverId: string; entity: MoveEntity; field: MoveField } | undefined,
-  source: RawBuilder<unknown>,
-  target: Target,
-) {
-  const notPlanned = planned
-    ? sql`where not exists (select 1 from handover_moves m where m.handover_id = ${planned.handoverId}
-            and m.entity = ${planned.entity} and m.field = ${planned.field} and m.entity_id = s.id)`
-    : sql``;
+export function ranked(planned: Planned | undefined, source: RawBuilder<unknown>, target: Target) {
   return sql`
     select id, from_value, to_value
     from (select id, from_value, ${target(sql`rn`)} as to_value
           from (select s.id, s.from_value, row_number() over (order by s.id) as rn
-                from (${source}) as s ${notPlanned}) as ranked) as targeted
+                from (${source}) as s ${notYetPlanned(planned)}) as ranked) as targeted
     where to_value is distinct from from_value`;
 }
+
+/** Which ledger a sweep checks its source against: the handover's moves of one entity and field. */
+interface Planned {
+  handoverId: string;
+  entity: MoveEntity;
+  field: MoveField;
+}
+
+/** Keeps the source rows `s` that `planned` does not hold yet; nothing to check without it (a first plan, a preview). */
+const notYetPlanned = (planned: Planned | undefined) =>
+  planned
+    ? sql`where not exists (select 1 from handover_moves m where m.handover_id = ${planned.handoverId}
+            and m.entity = ${planned.entity} and m.field = ${planned.field} and m.entity_id = s.id)`
+    : sql``;
 
 /**
  * Customers' new owners: ranges for least-loaded (an exact split of the rows not planned yet),
@@ -106,12 +112,9 @@ export async function customerOwnerTarget(
   to: Successor,
 ): Promise<Target> {
   if (!('pool' in to && to.strategy === 'least-loaded')) return (rn) => successorByCycle(rn, to);
-  const notPlanned = handoverId
-    ? sql`where not exists (select 1 from handover_moves m where m.handover_id = ${handoverId}
-            and m.entity = 'customer' and m.field = 'owner_id' and m.entity_id = s.id)`
-    : sql``;
+  const planned = handoverId ? { handoverId, entity: 'customer' as const, field: 'owner_id' as const } : undefined;
   const { count } = (
-    await sql<{ count: number }>`select count(*) as count from (${source}) as s ${notPlanned}`.execute(db)
+    await sql<{ count: number }>`select count(*) as count from (${source}) as s ${notYetPlanned(planned)}`.execute(db)
   ).rows[0]!;
   const slots = await customerSlots(db, to, Number(count));
   return (rn) => successorByRank(rn, slots);

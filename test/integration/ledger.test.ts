@@ -22,6 +22,7 @@ import {
 import type { Db } from '../../src/db/connect';
 import { planHandover } from '../../src/kinds';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { expectEach } from '../helpers/expect-each';
 import { seedAgent, seedBook, seedOffice } from '../helpers/handover-env';
 
 let database: TestDatabase;
@@ -171,8 +172,7 @@ test('compare-and-set: a change before the move is left and reported; one after 
     .select(['id', 'owner_id'])
     .where('id', 'in', [before!, after!])
     .execute();
-  expect(owners).toHaveLength(2);
-  expect(owners.every((c) => c.owner_id === colleague)).toBe(true);
+  expectEach(owners, 2, { owner_id: colleague });
 });
 
 test('a successor that started leaving fails the batch before anything is touched', async () => {

@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { activityGate } from '../helpers/activity-gate';
 import { createToken, expectStatus } from '../helpers/directory';
+import { expectEach } from '../helpers/expect-each';
 import {
   createHandoverEnv,
   type HandoverEnv,
@@ -135,8 +136,7 @@ describe('reassign-customers', () => {
     // Not a handover of the agent: its status was never touched.
     expect((await agentRow(from)).status).toBe('active');
     const history = await db.selectFrom('customer_history').selectAll().where('handover_id', '=', started.id).execute();
-    expect(history).toHaveLength(15);
-    expect(history.every((h) => h.field === 'owner_id' && h.from_value === from)).toBe(true);
+    expectEach(history, 15, { field: 'owner_id', from_value: from });
 
     await mailsTo((await agentRow(p1)).email, 'The administrator assigned 5 customers to you');
     await mailsTo((await agentRow(p2)).email, 'The administrator assigned 10 customers to you');
