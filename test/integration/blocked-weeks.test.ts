@@ -60,19 +60,27 @@ test(`blocked for ${RECHECKS} rechecks: runs continue as new, each under 200 eve
   await waitForStatus(env.api, started.id, ['blocked']);
   const handle = env.temporal.client.workflow.getHandle(started.id);
 
-  // Each recheck waits for the previous one to be made (a signal while one is pending coalesces).
+  // Each signal waits for the previous recheck to be made: a signal sent while one is pending
+  // coalesces into it, and a test that floods signals measures its own events, not the workflow's.
   const finished = new Map<string, number>(); // rechecks of runs that continued as new
   let current = '';
-  let made = 0;
-  while (made < RECHECKS) {
-    await handle.signal(recheckSignal);
+  const rechecksSoFar = async () => {
     const { runId } = await handle.describe();
     if (runId !== current) {
       if (current) finished.set(current, rechecksIn((await historyOf(started.id, current)).events ?? []));
       current = runId;
     }
     const now = rechecksIn((await historyOf(started.id, runId)).events ?? []);
-    made = [...finished.values()].reduce((a, b) => a + b, 0) + now;
+    return [...finished.values()].reduce((a, b) => a + b, 0) + now;
+  };
+  let made = 0;
+  while (made < RECHECKS) {
+    await handle.signal(recheckSignal);
+    const before = made;
+    made = await waitFor(`recheck ${before + 1} to be made`, async () => {
+      const n = await rechecksSoFar();
+      return n > before ? n : undefined;
+    });
   }
   const runs = await waitFor('every run to be listed', async () => {
     const listed = await runsOf(started.id);
