@@ -155,13 +155,14 @@ export async function waitFor<T>(
   what: string | (() => string),
   probe: () => Promise<T | undefined>,
   timeoutMs = 60_000,
+  intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await probe();
     if (last !== undefined) return last;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }

@@ -77,10 +77,15 @@ test(`blocked for ${RECHECKS} rechecks: runs continue as new, each under 200 eve
   while (made < RECHECKS) {
     await handle.signal(recheckSignal);
     const before = made;
-    made = await waitFor(`recheck ${before + 1} to be made`, async () => {
-      const n = await rechecksSoFar();
-      return n > before ? n : undefined;
-    });
+    made = await waitFor(
+      `recheck ${before + 1} to be made`,
+      async () => {
+        const n = await rechecksSoFar();
+        return n > before ? n : undefined;
+      },
+      60_000,
+      20,
+    );
   }
   const runs = await waitFor('every run to be listed', async () => {
     const listed = await runsOf(started.id);
