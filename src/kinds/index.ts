@@ -1,4 +1,5 @@
 /** Every handover kind as a thin definition: what it validates, what moves, and how it finishes. */
+import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { HandoverKind } from '../db/schema';
 import type { HandoverRequest } from '../domain/handover';
@@ -54,7 +55,29 @@ export function planHandover(db: Db, handoverId: string, request: HandoverReques
   });
 }
 
-/** What the handover would move now, counted with aggregates over the same steps; writes nothing. */
+/**
+ * Memory for a preview's joins: the moved customers of a 1,000,000-customer book hash into about
+ * 100 MB, which the default 4 MB spills to disk in 16 batches. The preview only reads.
+ */
+const PREVIEW_WORK_MEM = '64MB';
+
+/**
+ * What the handover would move now, counted with aggregates over the same steps; writes nothing.
+ * One read-only transaction with enough memory to join in one pass, and without JIT (compiling
+ * each aggregate costs about 90 ms, more than the smaller ones take to run).
+ */
 export async function countHandover(db: Db, request: HandoverRequest, officeId: string): Promise<MoveCounts> {
-  return countMoves(db, await kindOf(request.kind).moves(db, request, officeId));
+  const count = (trx: Db) =>
+    kindOf(request.kind)
+      .moves(trx, request, officeId)
+      .then((steps) => countMoves(trx, steps));
+  if (db.isTransaction) return count(db);
+  return db
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await sql`set local work_mem = ${sql.lit(PREVIEW_WORK_MEM)}`.execute(trx);
+      await sql`set local jit = off`.execute(trx);
+      return count(trx);
+    });
 }
