@@ -5,7 +5,8 @@
  *   --customers N (100000) --records-per-customer R (3) --callbacks C (N/20) --api-load
  *   --cluster: on a real Temporal cluster on PostgreSQL (src/temporal/cluster.ts) instead of the dev server
  *   --office-closure K: then K agents of 100 customers each offboarded at once (bench/office-closure.ts);
- *     --customers defaults to K × 100 then, so the single handover moves as many customers
+ *     --customers defaults to K × 100 then, so the single handover moves as many customers;
+ *     its JSON adds closureCpuSeconds, where the machine's CPU went meanwhile, by process
  *   --workers W (1): worker processes on the task queue (the production shape runs several)
  *   --plan-cost M: only this: planning a 1,000- and a 100-customer book in an organisation of M customers
  * The JSON line of results is the last line of standard output; everything else goes to standard error.
@@ -29,6 +30,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
+import { cpuWindow } from './cpu';
 import { type Call, CUSTOMERS_PER_AGENT, runClosure, seedClosure, startAtOnce, untilSettled } from './office-closure';
 import { planCostBench } from './plan-cost';
 import { seedLeaver, seedOffice } from './seed';
@@ -331,10 +333,14 @@ try {
   const peakWorkerRssMb = Math.max(...workers.map((w) => peakRss(w.pid!)));
 
   let closed: Awaited<ReturnType<typeof runClosure>> | undefined;
+  let closureCpuSeconds: Record<string, number> | undefined;
   if (closure) {
     await quiesce();
     log(`office closure: ${closure.leavers.length} offboards of ${CUSTOMERS_PER_AGENT} customers at once…`);
+    const cpu = cpuWindow({ workers: workers.map((w) => w.pid!), api: process.pid });
     closed = await runClosure(db, closure, call);
+    closureCpuSeconds = cpu();
+    log(`closure, CPU seconds by process (on ${availableParallelism()} cores): ${JSON.stringify(closureCpuSeconds)}`);
     log(
       `closure, where a handover's time went (10 of them): ${JSON.stringify(await timeSplit(closed.ids.slice(0, 10)))}`,
     );
@@ -381,6 +387,7 @@ try {
           startP50Ms: closed.startP50Ms,
           startP99Ms: closed.startP99Ms,
           invariantViolations: closed.invariantViolations,
+          closureCpuSeconds,
         }
       : {}),
     workers: WORKERS,
