@@ -26,7 +26,11 @@ export function createMailer(options: { smtpUrl?: string; from: string; outboxDi
 }
 
 function smtpMailer(smtpUrl: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+  // Pooled unless the URL says `pool=false`: an office closing sends thousands of mails, and a
+  // connection (TCP, TLS, AUTH) per mail costs more than the mail.
+  const url = new URL(smtpUrl);
+  if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
+  const transport = nodemailer.createTransport(url.toString());
   return {
     async send(mail) {
       try {
