@@ -6,8 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import {
@@ -35,7 +35,7 @@ export interface Tracing {
 export function tracingFromEnv(defaultName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
-  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME || defaultName });
+  const resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || defaultName });
   const processor = new BatchSpanProcessor(new OTLPTraceExporter());
   // The Node provider also installs the async context manager and the W3C propagator, so a span
   // started around a call is the parent of what the call sends (headers of the workflow start).
@@ -59,12 +59,42 @@ export function workerTracing(tracing: Tracing | undefined): Pick<WorkerOptions,
     return { sinks: dropped, activity: [] };
   }
   return {
-    sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) } as unknown as Sinks,
+    sinks: {
+      // The resource only rides on the spans, back to our own (2.x) processor.
+      exporter: makeWorkflowExporter(workflowSpans(tracing.processor), tracing.resource as never),
+    } as unknown as Sinks,
     activity: [
       (ctx) => ({
         inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
         outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
     ],
+  };
+}
+
+/**
+ * Where the workflows' spans go. @temporalio/interceptors-opentelemetry 1.24 still makes them with
+ * OpenTelemetry 1 inside the workflow sandbox (its 2.x sibling, interceptors-opentelemetry-v2, is
+ * pinned to @temporalio 1.23) and hands them over in that shape: `parentSpanId` and
+ * `instrumentationLibrary`, where the 2.x SDK's processor and OTLP exporter read `parentSpanContext`
+ * and `instrumentationScope` (without them the exporter throws, and the whole batch, the worker's
+ * activity spans too, is lost).
+ */
+function workflowSpans(processor: SpanProcessor): Parameters<typeof makeWorkflowExporter>[0] {
+  return {
+    onStart: () => undefined,
+    onEnd(span) {
+      const { parentSpanId, instrumentationLibrary, ...rest } = span;
+      const { traceId, traceFlags } = span.spanContext();
+      const v2: ReadableSpan = {
+        ...rest,
+        resource: span.resource as unknown as ReadableSpan['resource'],
+        instrumentationScope: instrumentationLibrary,
+        parentSpanContext: parentSpanId ? { traceId, spanId: parentSpanId, traceFlags } : undefined,
+      };
+      processor.onEnd(v2);
+    },
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => processor.shutdown(),
   };
 }

@@ -1,7 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { TSchema } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config';
@@ -11,7 +10,7 @@ import { badRequest, databaseInputProblem, forbidden, Problem } from './problem'
 import { registerRoutes } from './routes';
 import { HR_EVENTS_PATH } from './routes/hr-events';
 import { SCIM_MEDIA_TYPE, scimErrorBody } from './routes/scim-resource';
-import { bodyLimitFor, buildValidator, containerCounter, maxContainers } from './validation';
+import { bodyLimitFor, buildValidator, containerCounter, type JsonSchema, maxContainers } from './validation';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -86,7 +85,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   // A plain value (null until the onRequest hook sets it): a getter-only decorator cannot be assigned.
   app.decorateRequest('actor', null as never);
   app.addHook('onRoute', (route) => {
-    const body = (route.schema as { body?: TSchema } | undefined)?.body;
+    const body = (route.schema as { body?: JsonSchema } | undefined)?.body;
     if (!body) return;
     if (route.bodyLimit === undefined) route.bodyLimit = bodyLimitFor(body);
     route.config = { ...route.config, maxContainers: maxContainers(body) };

@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TSchema, Type } from 'typebox';
 import { badRequest } from './problem';
 
 /** `limit` and `cursor` of every list (API.md: default 100, max 1000). Keyset on `id`, never OFFSET. */

@@ -1,5 +1,5 @@
 /** Shared request/response fragments, reused by routes and the OpenAPI document. */
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 100 });
 export const IdParams = Type.Object({ id: Id });
@@ -9,13 +9,13 @@ export const IdParams = Type.Object({ id: Id });
  */
 export const TIMESTAMP_MAX_LENGTH = 35;
 export const Timestamp = Type.String({ format: 'date-time', maxLength: TIMESTAMP_MAX_LENGTH });
-export const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /**
  * A string or null, for request bodies. Unlike `Nullable(Type.String())` (an anyOf), this stays
  * null under Ajv's `coerceTypes`, which otherwise turns null into "" in the string branch.
  */
-export const NullableString = (options: import('@sinclair/typebox').StringOptions = {}) =>
+export const NullableString = (options: import('typebox').TStringOptions = {}) =>
   Type.Unsafe<string | null>({ ...Type.String(options), type: ['string', 'null'] });
 export const NullableId = NullableString({ minLength: 1, maxLength: 100 });
 export const NullableTimestamp = NullableString({ format: 'date-time', maxLength: TIMESTAMP_MAX_LENGTH });

@@ -8,7 +8,24 @@
 
 import { Transform } from 'node:stream';
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
-import type { TSchema } from '@sinclair/typebox';
+
+/**
+ * A route's schema, read as the JSON Schema it is: the keywords these bounds look at. (TypeBox 1's
+ * `TSchema` names none; the schemas TypeBox builds are plain JSON Schema.)
+ */
+export interface JsonSchema {
+  const?: unknown;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  type?: string | string[];
+  maxLength?: number;
+  format?: string;
+  maxItems?: number;
+  items?: JsonSchema;
+  additionalProperties?: unknown;
+  properties?: Record<string, JsonSchema>;
+}
 
 // Ajv has no cap on collected errors: `allErrors` would build one error object per bad item.
 const shared = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
@@ -29,12 +46,12 @@ export const buildValidator = ((externalSchemas, options) => {
 }) as BuildCompilerFromPool;
 
 /** Bytes a JSON value of this schema can take, with room for indentation; Infinity when unbounded. */
-export function maxJsonBytes(schema: TSchema): number {
+export function maxJsonBytes(schema: JsonSchema): number {
   if ('const' in schema) return JSON.stringify(schema.const).length;
   if (Array.isArray(schema.enum)) return Math.max(...schema.enum.map((v: unknown) => JSON.stringify(v).length));
   if (Array.isArray(schema.anyOf)) return Math.max(...schema.anyOf.map(maxJsonBytes));
   if (Array.isArray(schema.oneOf)) return Math.max(...schema.oneOf.map(maxJsonBytes));
-  const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   return Math.max(...types.map((type) => maxBytesOfType(schema, type)));
 }
 
@@ -45,7 +62,7 @@ const TEXT_BYTES_PER_CHAR = 6;
 // Per value: a comma, a newline and indentation, as a pretty-printing client sends them.
 const SPACING = 16;
 
-function maxBytesOfType(schema: TSchema, type: string): number {
+function maxBytesOfType(schema: JsonSchema, type: string | undefined): number {
   switch (type) {
     case 'null':
       return 4;
@@ -61,11 +78,11 @@ function maxBytesOfType(schema: TSchema, type: string): number {
     }
     case 'array': {
       if (typeof schema.maxItems !== 'number' || !schema.items) return Number.POSITIVE_INFINITY;
-      return 2 + schema.maxItems * (maxJsonBytes(schema.items as TSchema) + SPACING);
+      return 2 + schema.maxItems * (maxJsonBytes(schema.items) + SPACING);
     }
     case 'object': {
       if (schema.additionalProperties !== false) return Number.POSITIVE_INFINITY;
-      const properties = Object.entries((schema.properties ?? {}) as Record<string, TSchema>);
+      const properties = Object.entries(schema.properties ?? {});
       return properties.reduce((sum, [key, value]) => sum + key.length + 3 + SPACING + maxJsonBytes(value), 2);
     }
     default:
@@ -78,20 +95,20 @@ function maxBytesOfType(schema: TSchema, type: string): number {
  * JSON.parse of a 16 MiB body of empty objects builds 5 million of them; counting the brackets
  * first refuses that for the price of one pass over the text.
  */
-export function maxContainers(schema: TSchema): number {
+export function maxContainers(schema: JsonSchema): number {
   if ('const' in schema || Array.isArray(schema.enum)) return 0;
   if (Array.isArray(schema.anyOf)) return Math.max(...schema.anyOf.map(maxContainers));
   if (Array.isArray(schema.oneOf)) return Math.max(...schema.oneOf.map(maxContainers));
-  const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   return Math.max(
     ...types.map((type) => {
       if (type === 'array') {
         if (typeof schema.maxItems !== 'number' || !schema.items) return Number.POSITIVE_INFINITY;
-        return 1 + schema.maxItems * maxContainers(schema.items as TSchema);
+        return 1 + schema.maxItems * maxContainers(schema.items);
       }
       if (type === 'object') {
         if (schema.additionalProperties !== false) return Number.POSITIVE_INFINITY;
-        const properties = Object.values((schema.properties ?? {}) as Record<string, TSchema>);
+        const properties = Object.values(schema.properties ?? {});
         return properties.reduce((sum, value) => sum + maxContainers(value), 1);
       }
       return 0;
@@ -127,7 +144,7 @@ export function containerCounter(limit: number, tooMany: () => Error): Transform
 }
 
 /** The smallest limit that every valid body fits in (a little rounded up), or undefined when unbounded. */
-export function bodyLimitFor(schema: TSchema): number | undefined {
+export function bodyLimitFor(schema: JsonSchema): number | undefined {
   const bytes = maxJsonBytes(schema);
   if (!Number.isFinite(bytes)) return undefined;
   return Math.ceil((bytes + 1024) / 1024) * 1024;

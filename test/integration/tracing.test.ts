@@ -13,6 +13,8 @@ import { temporalAddress } from '../helpers/temporal';
 
 interface Span {
   traceId: string;
+  spanId: string;
+  parentSpanId?: string;
   name: string;
   service: string;
 }
@@ -34,7 +36,9 @@ beforeAll(async () => {
         const { resourceSpans } = JSON.parse(body) as {
           resourceSpans: Array<{
             resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
-            scopeSpans: Array<{ spans: Array<{ traceId: string; name: string }> }>;
+            scopeSpans: Array<{
+              spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string }>;
+            }>;
           }>;
         };
         for (const r of resourceSpans) {
@@ -84,4 +88,14 @@ test('a handover started through the API is one trace: the start, the workflow a
       : undefined;
   });
   expect(trace.map((s) => s.name)).toEqual(expect.arrayContaining(['RunActivity:validate', 'RunActivity:settle']));
+  // Parents cross over too: the worker runs the move under the workflow's span that scheduled it,
+  // and that one (made in the workflow sandbox) has its own parent in the trace.
+  const span = (name: string) => trace.find((s) => s.name === name)!;
+  expect(span('RunActivity:move').parentSpanId).toBe(span('StartActivity:move').spanId);
+  const parent = span('StartActivity:move').parentSpanId;
+  expect(parent).toBeTruthy();
+  const scheduler = await waitFor('the parent of the workflow span that scheduled the move', async () =>
+    spans.find((s) => s.spanId === parent),
+  );
+  expect(scheduler).toMatchObject({ traceId: started.traceId, name: 'RunWorkflow:handoverWorkflow' });
 });

@@ -1,5 +1,5 @@
 /** Request and response schemas of /v1/handovers; the same objects validate requests and feed OpenAPI. */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, Type } from 'typebox';
 import { Id, Nullable, Timestamp } from '../schemas';
 
 export const Successor = Type.Union([

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
+import { Type } from 'typebox';
 import type { Agent as AgentRow, Database } from '../../db/schema';
 import { requireAnyAdmin, scopeOffice, unknown } from '../access';
 import type { ApiDeps, App } from '../app';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
+import { Type } from 'typebox';
 import type { Callback as CallbackRow, Database } from '../../db/schema';
 import { callbackAlert, SOON_WINDOW_MS } from '../../domain/callback-alert';
 import { assigneeStatusMessage, checkAssignee, unknown } from '../access';

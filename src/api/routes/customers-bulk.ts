@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
+import { Type } from 'typebox';
 import { writeCustomerHistory } from '../../db/customer-history';
 import type { Database, NewCustomer } from '../../db/schema';
 import { checkAssignee } from '../access';
@@ -25,7 +25,7 @@ export const CustomerInput = Type.Object(
   },
   { additionalProperties: false },
 );
-export type CustomerInputT = import('@sinclair/typebox').Static<typeof CustomerInput>;
+export type CustomerInputT = import('typebox').Static<typeof CustomerInput>;
 
 // 12 columns a row: 2,000 rows a statement stay far below PostgreSQL's 65,535 bind parameters.
 const CHUNK = 2000;

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
+import { Type } from 'typebox';
 import { writeCustomerHistory } from '../../db/customer-history';
 import type { Customer as CustomerRow, Database } from '../../db/schema';
 import { unknown } from '../access';

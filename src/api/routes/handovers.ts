@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { HandoverRequest } from '../../domain/handover';
 import { recheckSignal } from '../../workflows/definitions';
 import { requireAnyAdmin } from '../access';

@@ -4,7 +4,7 @@
  * body before anything is parsed. A repeated `webhook-id` answers the same handover.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { Agent } from '../../db/schema';
 import type { HandoverRequest, Successor } from '../../domain/handover';
 import type { ApiDeps, App } from '../app';

@@ -19,8 +19,8 @@
  * and trash change is written to customer_history (invariant 8), actor = the caller.
  */
 import { randomUUID } from 'node:crypto';
-import { type Static, Type } from '@sinclair/typebox';
 import { type Kysely, sql } from 'kysely';
+import { type Static, Type } from 'typebox';
 import type { Config } from '../../config';
 import { type CustomerChange, writeCustomerHistory } from '../../db/customer-history';
 import type { Customer, CustomerKind, Database } from '../../db/schema';

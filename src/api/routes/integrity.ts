@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import { integrityFindings } from '../../temporal/stuck-handovers';
 import { requireAnyAdmin, scopeOffice } from '../access';
 import type { ApiDeps, App } from '../app';

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import type { Selectable } from 'kysely';
+import { Type } from 'typebox';
 import type { LeadSourceTable } from '../../db/schema';
 import { recheckSignal } from '../../workflows/definitions';
 import { loadAssignee, requireAnyAdmin, scopeOffice } from '../access';

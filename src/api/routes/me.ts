@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from 'typebox';
 import type { ApiDeps, App } from '../app';
 import { actsAsAdmin } from '../auth';
 import { Nullable } from '../schemas';

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import type { Selectable } from 'kysely';
+import { Type } from 'typebox';
 import type { OfficeTable } from '../../db/schema';
 import { requireAnyAdmin } from '../access';
 import type { ApiDeps, App } from '../app';

@@ -1,5 +1,5 @@
-import { Type } from '@sinclair/typebox';
 import type { Kysely } from 'kysely';
+import { Type } from 'typebox';
 import type { Customer, CustomerRecord, Database } from '../../db/schema';
 import { assigneeStatusMessage, loadAssignee, RECEIVING } from '../access';
 import type { ApiDeps, App } from '../app';

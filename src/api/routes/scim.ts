@@ -6,9 +6,9 @@
  * the IdP repeats it. Auth: `Bearer <SCIM_TOKEN>`; errors are SCIM error bodies.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyError } from 'fastify';
 import { sql } from 'kysely';
+import { Type } from 'typebox';
 import type { ApiDeps, App } from '../app';
 import { sameSecret } from '../auth';
 import { start } from '../handovers/start';
