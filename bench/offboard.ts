@@ -13,7 +13,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
-import { cpuWindow } from './cpu';
+import { cpuWindow, peakRss, round, sizes } from './measure';
 import { type Call, CUSTOMERS_PER_AGENT, runClosure, seedClosure, startAtOnce, untilSettled } from './office-closure';
 import { planCostBench } from './plan-cost';
 import { seedLeaver, seedOffice } from './seed';
@@ -217,7 +216,12 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const historyLength = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+  /** Events of the closed workflow: the row settles before the last mail, so wait for the run's end. */
+  const historyLength = async (id: string) => {
+    const handle = client.workflow.getHandle(id);
+    await handle.result();
+    return (await handle.fetchHistory()).events?.length ?? 0;
+  };
   /** Seconds spent in each activity, from the workflow history (scheduled → completed). */
   async function stepTimes(id: string) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
@@ -424,26 +428,6 @@ try {
       await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => undefined);
     }
   }
-}
-
-/** Megabytes of the service's tables and of their indexes. */
-async function sizes(db: Db) {
-  const { rows } = await sql<{ tables: string; indexes: string }>`
-    select sum(pg_table_size(c.oid)) as tables, sum(pg_indexes_size(c.oid)) as indexes
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = 'public' and c.relkind = 'r'`.execute(db);
-  const mb = (bytes: string) => round(Number(bytes) / 1024 / 1024);
-  return { tableMb: mb(rows[0]!.tables), indexMb: mb(rows[0]!.indexes) };
-}
-
-function round(x: number) {
-  return Math.round(x * 100) / 100;
-}
-
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
-  return Math.round(kb / 1024);
 }
 
 /** 200 small agents offboarded at once: latency of each POST, and time until all are done. */

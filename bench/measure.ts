@@ -1,10 +1,7 @@
-/**
- * Where the machine's CPU went during a window, by process: a bench on one machine shares its
- * cores between the API, the workers, the Temporal server and PostgreSQL, and its figures only
- * make sense beside that split. Reads /proc (Linux); processes that exit inside the window count
- * only through their parent (PostgreSQL's backends through the postmaster).
- */
+/** What the bench reads of the machine and the database beside its timings (Linux /proc). */
 import { readdirSync, readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import type { Db } from '../src/db/connect';
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux this runs on
 
@@ -33,7 +30,11 @@ function sample(): Sample {
   return { processes, idleTicks: (cpu[3] ?? 0) + (cpu[4] ?? 0), totalTicks: cpu.reduce((a, b) => a + b, 0) };
 }
 
-/** Starts a window; the returned function ends it and gives CPU seconds per role, and idle. */
+/**
+ * Where the machine's CPU went during a window, by process: a bench on one machine shares its
+ * cores between the API, the workers, the Temporal server and PostgreSQL, and its figures only
+ * make sense beside that split. Processes that exit inside the window count only through their
+ * parent (PostgreSQL's backends through the postmaster). Starts a window; the returned function ends it and gives CPU seconds per role, and idle. */
 export function cpuWindow(roles: { workers: number[]; api: number }) {
   const before = sample();
   return () => {
@@ -54,4 +55,24 @@ export function cpuWindow(roles: { workers: number[]; api: number }) {
     split.idle = after.idleTicks - before.idleTicks;
     return Object.fromEntries(Object.entries(split).map(([k, v]) => [k, Math.round(v / TICKS_PER_SECOND)]));
   };
+}
+
+/** Megabytes of the service's tables and of their indexes. */
+export async function sizes(db: Db) {
+  const { rows } = await sql<{ tables: string; indexes: string }>`
+    select sum(pg_table_size(c.oid)) as tables, sum(pg_indexes_size(c.oid)) as indexes
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind = 'r'`.execute(db);
+  const mb = (bytes: string) => round(Number(bytes) / 1024 / 1024);
+  return { tableMb: mb(rows[0]!.tables), indexMb: mb(rows[0]!.indexes) };
+}
+
+export function round(x: number) {
+  return Math.round(x * 100) / 100;
+}
+
+export function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
+  return Math.round(kb / 1024);
 }
