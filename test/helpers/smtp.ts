@@ -8,6 +8,8 @@ export interface TestSmtp {
   rejectRecipients: Set<string>;
   /** While true, every mail gets 421 (a transient failure). */
   down: boolean;
+  /** SMTP sessions opened so far (a pooled client reuses its few). */
+  connections: number;
   waitForMails(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
   close(): Promise<void>;
 }
@@ -19,6 +21,7 @@ export async function startTestSmtp(): Promise<TestSmtp> {
     mails: [],
     rejectRecipients: new Set(),
     down: false,
+    connections: 0,
     async waitForMails(count, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (state.mails.length < count) {
@@ -35,6 +38,10 @@ export async function startTestSmtp(): Promise<TestSmtp> {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      state.connections++;
+      callback();
+    },
     onRcptTo(address, _session, callback) {
       if (state.down) return callback(Object.assign(new Error('service not available'), { responseCode: 421 }));
       if (state.rejectRecipients.has(address.address)) {
