@@ -29,6 +29,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { freePortBase, startCluster } from '../src/temporal/cluster';
 import { startDevServer } from '../src/temporal/dev-server';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/tracing';
+import { historyLength, stepTimes, timeSplit } from './history';
 import { cpuWindow, peakRss, round, sizes } from './measure';
 import { type Call, CUSTOMERS_PER_AGENT, runClosure, seedClosure, startAtOnce, untilSettled } from './office-closure';
 import { planCostBench } from './plan-cost';
@@ -216,74 +217,12 @@ try {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  /** Events of the closed workflow: the row settles before the last mail, so wait for the run's end. */
-  const historyLength = async (id: string) => {
-    const handle = client.workflow.getHandle(id);
-    await handle.result();
-    return (await handle.fetchHistory()).events?.length ?? 0;
-  };
-  /** Seconds spent in each activity, from the workflow history (scheduled → completed). */
-  async function stepTimes(id: string) {
-    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const scheduled = new Map<number, { name: string; at: number }>();
-    const times: Record<string, number> = {};
-    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
-    for (const e of events) {
-      const s = e.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(Number(e.eventId), { name: s.activityType?.name ?? '?', at: at(e) });
-      const done = e.activityTaskCompletedEventAttributes;
-      const from = done && scheduled.get(Number(done.scheduledEventId));
-      if (from) times[from.name] = round((times[from.name] ?? 0) + at(e) - from.at);
-    }
-    return times;
-  }
-  /**
-   * Seconds summed over the handovers' activities: waiting for a worker slot (scheduled → started)
-   * and running (started → completed), and the whole workflow's span, averaged per handover.
-   */
-  async function timeSplit(ids: string[]) {
-    let queued = 0;
-    let running = 0;
-    let span = 0;
-    const byType: Record<string, number> = {};
-    for (const id of ids) {
-      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-      const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
-      const byId = new Map(events.map((e) => [Number(e.eventId), at(e)]));
-      const names = new Map(
-        events.flatMap((e) => {
-          const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
-          return type ? [[Number(e.eventId), type] as const] : [];
-        }),
-      );
-      for (const e of events) {
-        const s = e.activityTaskStartedEventAttributes;
-        if (s) queued += at(e) - (byId.get(Number(s.scheduledEventId)) ?? at(e));
-        const c = e.activityTaskCompletedEventAttributes;
-        if (c) {
-          const took = at(e) - (byId.get(Number(c.startedEventId)) ?? at(e));
-          running += took;
-          const type = names.get(Number(c.scheduledEventId)) ?? '?';
-          byType[type] = (byType[type] ?? 0) + took;
-        }
-      }
-      span += at(events[events.length - 1]!) - at(events[0]!);
-    }
-    const n = ids.length || 1;
-    const runningByActivityS = Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, round(v / n)]));
-    return {
-      activityQueuedS: round(queued / n),
-      activityRunningS: round(running / n),
-      workflowSpanS: round(span / n),
-      runningByActivityS,
-    };
-  }
   const finished = (h: { status: string }) => !['running', 'blocked'].includes(h.status);
 
   // The small one first: its history length is the yardstick.
   const smallRun = await offboard(smallLeaver, small.pool);
   await until(smallRun.id, finished);
-  const historyEventsSmall = await historyLength(smallRun.id);
+  const historyEventsSmall = await historyLength(client, smallRun.id);
 
   // The preview of the big one: aggregates only, it writes nothing (median of 3, on a quiet database).
   await quiesce();
@@ -309,9 +248,9 @@ try {
   log('');
   if (bigDone.status !== 'completed') throw new Error(`the big offboard ended ${bigDone.status}: ${bigDone.error}`);
   const entities = bigDone.summary.customers + bigDone.summary.records + bigDone.summary.callbacks;
-  const historyEvents = await historyLength(bigRun.id);
+  const historyEvents = await historyLength(client, bigRun.id);
   const sizesAfter = await sizes(db);
-  log(`steps (s): ${JSON.stringify(await stepTimes(bigRun.id))}`);
+  log(`steps (s): ${JSON.stringify(await stepTimes(client, bigRun.id))}`);
 
   // The revert: an identical handover cancelled halfway through its moves.
   await quiesce();
@@ -331,7 +270,7 @@ try {
     }>`select count(reverted_at) as reverted from handover_moves where handover_id = ${revRun.id}`.execute(db)
   ).rows[0]!;
   log(
-    `\nrevert: ${revDone.status}, ${reverted} entities reverted; steps (s): ${JSON.stringify(await stepTimes(revRun.id))}`,
+    `\nrevert: ${revDone.status}, ${reverted} entities reverted; steps (s): ${JSON.stringify(await stepTimes(client, revRun.id))}`,
   );
 
   const peakWorkerRssMb = Math.max(...workers.map((w) => peakRss(w.pid!)));
@@ -346,7 +285,7 @@ try {
     closureCpuSeconds = cpu();
     log(`closure, CPU seconds by process (on ${availableParallelism()} cores): ${JSON.stringify(closureCpuSeconds)}`);
     log(
-      `closure, where a handover's time went (10 of them): ${JSON.stringify(await timeSplit(closed.ids.slice(0, 10)))}`,
+      `closure, where a handover's time went (10 of them): ${JSON.stringify(await timeSplit(client, closed.ids.slice(0, 10)))}`,
     );
     if (closed.invariantViolations.length > 0) log(`INVARIANTS BROKEN: ${closed.invariantViolations.join('; ')}`);
   }
