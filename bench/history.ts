@@ -2,6 +2,13 @@
 import type { Client } from '@temporalio/client';
 import { round } from './measure';
 
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
+
+/** An event's time in seconds. */
+const at = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+
 /** Events of the closed workflow: the row settles before the last mail, so wait for the run's end. */
 export async function historyLength(client: Client, id: string) {
   const handle = client.workflow.getHandle(id);
@@ -14,7 +21,6 @@ export async function stepTimes(client: Client, id: string) {
   const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
   const scheduled = new Map<number, { name: string; at: number }>();
   const times: Record<string, number> = {};
-  const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
   for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduled.set(Number(e.eventId), { name: s.activityType?.name ?? '?', at: at(e) });
@@ -36,7 +42,6 @@ export async function timeSplit(client: Client, ids: string[]) {
   const byType: Record<string, number> = {};
   for (const id of ids) {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
     const byId = new Map(events.map((e) => [Number(e.eventId), at(e)]));
     const names = new Map(
       events.flatMap((e) => {
