@@ -103,6 +103,16 @@ async function activityWorkers(id: string): Promise<Set<string>> {
   return identities;
 }
 
+/** The attempt and worker of an activity's last start (history records no earlier attempt). */
+async function lastStartOf(id: string, activity: string): Promise<{ attempt: number; identity: string }> {
+  const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+  const started = events.find(
+    (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(scheduled?.eventId ?? '-'),
+  )?.activityTaskStartedEventAttributes;
+  return { attempt: started?.attempt ?? 0, identity: started?.identity ?? '' };
+}
+
 const pidOf = (identity: string) => Number(identity.split('@')[0]);
 
 describe('on a Temporal cluster with two workers and two APIs', () => {
@@ -137,7 +147,11 @@ describe('on a Temporal cluster with two workers and two APIs', () => {
     await lock.release();
     // The move's heartbeat times out (30 s) and the activity is retried on the surviving worker.
     expect(await finished(body.id)).toMatchObject({ status: 'completed' });
-    expect((await activityWorkers(body.id)).size).toBe(2); // one handover, its activities on both workers
+    // History keeps only an activity's last attempt: the move's, a retry, was started by the survivor.
+    const moveStarted = await lastStartOf(body.id, 'move');
+    expect(moveStarted.attempt).toBeGreaterThan(1);
+    expect(pidOf(moveStarted.identity)).toBe(workers[0]!.child.pid);
+    expect(moveStarted.identity).not.toBe(move!.lastWorkerIdentity);
     await checkInvariants(db, body.id, team.leaver, { smtp, temporal: client });
     await startWorker(); // two again, for the tests after
   });
