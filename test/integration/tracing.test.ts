@@ -79,11 +79,13 @@ test('a handover started through the API is one trace: the start, the workflow a
   const started = await waitFor('the start span of the API', async () =>
     spans.find((s) => s.name === 'StartWorkflow:handoverWorkflow' && s.service === 'handover-api'),
   );
-  const trace = await waitFor('the workflow and its move in the same trace', async () => {
+  // Spans arrive in export batches: wait for the last activity's too, not only the move's.
+  const trace = await waitFor('the workflow, its move and its settle in the same trace', async () => {
     const same = spans.filter((s) => s.traceId === started.traceId);
     // The workflow's spans (it schedules each activity) and the worker's (it runs each one).
     return same.some((s) => s.name === 'StartActivity:move') &&
-      same.some((s) => s.name === 'RunActivity:move' && s.service === 'handover-worker')
+      same.some((s) => s.name === 'RunActivity:move' && s.service === 'handover-worker') &&
+      same.some((s) => s.name === 'RunActivity:settle')
       ? same
       : undefined;
   });
