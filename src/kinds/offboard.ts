@@ -27,8 +27,7 @@ export async function offboardMoves(_db: Db, request: OffboardRequest): Promise<
   const successor = { successor: to };
   return [
     { entity: 'customer', field: 'owner_id', source: sources.customersOwnedBy(agentId), target: successor },
-    { follow: 'records' },
-    { entity: 'record', field: 'assignee_id', source: sources.otherOpenRecordsOf(agentId), target: successor },
+    { agentRecords: agentId, target: successor },
     { entity: 'callback', field: 'assignee_id', source: sources.callbacksOf(agentId), target: successor },
   ];
 }

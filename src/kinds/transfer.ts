@@ -61,8 +61,7 @@ export async function transferMoves(db: Db, request: TransferRequest, oldOffice:
     const successor = { successor: request.to };
     steps.push(
       { entity: 'customer', field: 'owner_id', source: sources.customersOwnedBy(agentId), target: successor },
-      { follow: 'records' },
-      { entity: 'record', field: 'assignee_id', source: sources.otherOpenRecordsOf(agentId), target: successor },
+      { agentRecords: agentId, target: successor },
       { entity: 'callback', field: 'assignee_id', source: sources.callbacksOf(agentId), target: successor },
     );
   }
