@@ -6,7 +6,8 @@
  *   --cluster: on a real Temporal cluster on PostgreSQL (src/temporal/cluster.ts) instead of the dev server
  *   --office-closure K: then K agents of 100 customers each offboarded at once (bench/office-closure.ts);
  *     --customers defaults to K × 100 then, so the single handover moves as many customers;
- *     its JSON adds closureCpuSeconds, where the machine's CPU went meanwhile, by process
+ *     its JSON adds closureCpuSeconds, where the machine's CPU went meanwhile, by process, and
+ *     temporalFloorSeconds, K handover-shaped workflows of no-op steps on the same server (bench/temporal-floor.ts)
  *   --workers W (1): worker processes on the task queue (the production shape runs several)
  *   --plan-cost M: only this: planning a 1,000- and a 100-customer book in an organisation of M customers
  * The JSON line of results is the last line of standard output; everything else goes to standard error.
@@ -34,6 +35,7 @@ import { cpuWindow, peakRss, round, sizes } from './measure';
 import { type Call, CUSTOMERS_PER_AGENT, runClosure, seedClosure, startAtOnce, untilSettled } from './office-closure';
 import { planCostBench } from './plan-cost';
 import { seedLeaver, seedOffice } from './seed';
+import { temporalFloor } from './temporal-floor';
 
 const { values: opts } = parseArgs({
   options: {
@@ -277,6 +279,7 @@ try {
 
   let closed: Awaited<ReturnType<typeof runClosure>> | undefined;
   let closureCpuSeconds: Record<string, number> | undefined;
+  let floor: Awaited<ReturnType<typeof temporalFloor>> | undefined;
   if (closure) {
     await quiesce();
     log(`office closure: ${closure.leavers.length} offboards of ${CUSTOMERS_PER_AGENT} customers at once…`);
@@ -288,6 +291,8 @@ try {
       `closure, where a handover's time went (10 of them): ${JSON.stringify(await timeSplit(client, closed.ids.slice(0, 10)))}`,
     );
     if (closed.invariantViolations.length > 0) log(`INVARIANTS BROKEN: ${closed.invariantViolations.join('; ')}`);
+    await quiesce();
+    floor = await temporalFloor(client, temporal.address, closure.leavers.length, log);
   }
 
   let apiLoad: Record<string, number> | undefined;
@@ -331,6 +336,10 @@ try {
           startP99Ms: closed.startP99Ms,
           invariantViolations: closed.invariantViolations,
           closureCpuSeconds,
+          temporalFloorSeconds: floor && {
+            activities: round(floor.activities),
+            localActivities: round(floor.localActivities),
+          },
         }
       : {}),
     workers: WORKERS,

@@ -56,8 +56,8 @@ export function planHandover(db: Db, handoverId: string, request: HandoverReques
 }
 
 /**
- * Memory for a preview's joins: the moved customers of a 1,000,000-customer book hash into about
- * 100 MB, which the default 4 MB spills to disk in 16 batches. The preview only reads.
+ * Memory for a preview's joins (a reassign of a whole book): its 1,000,000 moved customers hash
+ * into about 100 MB, which the default 4 MB spills to disk in 16 batches. The preview only reads.
  */
 const PREVIEW_WORK_MEM = '64MB';
 
