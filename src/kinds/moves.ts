@@ -54,33 +54,23 @@ export interface MoveCounts {
 export async function planMoves(db: Db, handoverId: string, steps: MoveStep[], first: boolean) {
   const results: Array<{ numAffectedRows?: bigint }> = [];
   for (const step of steps) {
-    if ('follow' in step) {
+    if (!('entity' in step)) {
+      // Records follow the customers the steps before planned (invariant 3).
       results.push(await planRecordsFollowingCustomers(db, handoverId, first));
-      continue;
+      if ('follow' in step) continue;
     }
-    if ('agentRecords' in step) {
-      results.push(await planRecordsFollowingCustomers(db, handoverId, first));
-      const others = {
-        entity: 'record',
-        field: 'assignee_id',
-        source: sources.otherOpenRecordsOf(step.agentRecords),
-        target: step.target,
-      } as const;
-      results.push(
-        await planEntities(
-          db,
-          handoverId,
-          others.entity,
-          others.field,
-          others.source,
-          await targetOf(db, first ? undefined : handoverId, others),
-          first,
-        ),
-      );
-      continue;
-    }
-    const target = await targetOf(db, first ? undefined : handoverId, step);
-    results.push(await planEntities(db, handoverId, step.entity, step.field, step.source, target, first));
+    // An agent's other open records: those on customers it does not own.
+    const moves: EntityStep =
+      'entity' in step
+        ? step
+        : {
+            entity: 'record',
+            field: 'assignee_id',
+            source: sources.otherOpenRecordsOf(step.agentRecords),
+            target: step.target,
+          };
+    const target = await targetOf(db, first ? undefined : handoverId, moves);
+    results.push(await planEntities(db, handoverId, moves.entity, moves.field, moves.source, target, first));
   }
   return results;
 }
