@@ -5,6 +5,7 @@ import * as ledgerWithoutFk from './migrations/0003_ledger_without_fk';
 import * as ledgerGroupIndex from './migrations/0004_ledger_group_index';
 import * as outboxClaim from './migrations/0005_outbox_claim';
 import * as openRecordsByCustomerAndAssignee from './migrations/0006_open_records_by_customer_and_assignee';
+import * as openRecordsByAssignee from './migrations/0007_open_records_by_assignee';
 
 // Migrations listed in code (not read from a folder) so they bundle and run the same everywhere.
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_ledger_group_index': ledgerGroupIndex,
   '0005_outbox_claim': outboxClaim,
   '0006_open_records_by_customer_and_assignee': openRecordsByCustomerAndAssignee,
+  '0007_open_records_by_assignee': openRecordsByAssignee,
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
