@@ -167,6 +167,20 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
+/**
+ * Until no workflow on the env's task queue runs. A handover's row settles before its last mail (the
+ * `finished` notification), so the database can still change right after `completed`: a test that
+ * snapshots it to prove a request changed nothing waits for this first.
+ */
+export async function untilWorkflowsEnd(env: HandoverEnv, timeoutMs = 60_000): Promise<void> {
+  const query = `TaskQueue = "${env.env.TEMPORAL_TASK_QUEUE}" AND ExecutionStatus = "Running"`;
+  await waitFor(
+    `the workflows on ${env.env.TEMPORAL_TASK_QUEUE} to end`,
+    async () => ((await env.temporal.client.workflow.count(query)).count === 0 ? true : undefined),
+    timeoutMs,
+  );
+}
+
 /** Polls GET /v1/handovers/{id} until its status is one of `statuses`. */
 export async function waitForStatus(api: TestApi, id: string, statuses: string[], timeoutMs = 60_000) {
   let last = '';
