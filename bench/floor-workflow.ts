@@ -15,7 +15,10 @@ export const HANDOVER_STEPS = 9;
 const remote = proxyActivities<Steps>({ startToCloseTimeout: '1 minute' });
 const local = proxyLocalActivities<Steps>({ startToCloseTimeout: '1 minute' });
 
-export async function floorWorkflow(kind: 'activities' | 'local'): Promise<number> {
+/** How the steps run: as activities (as the handovers run them) or as local activities. */
+export type FloorKind = 'activities' | 'local';
+
+export async function floorWorkflow(kind: FloorKind): Promise<number> {
   const steps = kind === 'local' ? local : remote;
   let done = 0;
   for (let i = 0; i < HANDOVER_STEPS; i++) done += await steps.step(i);

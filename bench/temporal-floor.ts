@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { HANDOVER_STEPS } from './floor-workflow';
+import { type FloorKind, HANDOVER_STEPS } from './floor-workflow';
 
 export async function temporalFloor(client: Client, address: string, workflows: number, log: (line: string) => void) {
   const taskQueue = 'bench-floor';
@@ -24,7 +24,7 @@ export async function temporalFloor(client: Client, address: string, workflows: 
     activities: { step: async () => 1 },
   });
   const running = worker.run();
-  const run = async (kind: 'activities' | 'local') => {
+  const run = async (kind: FloorKind) => {
     const started = Date.now();
     await Promise.all(
       Array.from({ length: workflows }, (_, i) =>
@@ -36,7 +36,7 @@ export async function temporalFloor(client: Client, address: string, workflows: 
     return seconds;
   };
   try {
-    return { activities: await run('activities'), localActivities: await run('local'), steps: HANDOVER_STEPS };
+    return { activities: await run('activities'), localActivities: await run('local') };
   } finally {
     worker.shutdown();
     await running;
